@@ -1,0 +1,333 @@
+"""The task-plugin contract: what a plugin supplies and what the core does with it.
+
+The core owns every loop (train, eval, predict), devices, distributed training, checkpoints, logging and
+output writers. A plugin subclasses :class:`Task` and supplies the task-specific pieces: dataset formats,
+transforms, collation, models, the loss (``train_step``), postprocessing (``predict_step``), the metric
+(``evaluator``), prediction records and drawing. See ``docs/plugins.md`` for the walk-through.
+
+Data flows one way::
+
+    source -> TaskDataset[i] (transformed sample) -> collate -> Batch -> model -> predict_step
+           -> per-sample predictions (original image coordinates) -> Evaluator / record() -> writer
+
+Evaluation always compares predictions in original image space with ``TaskDataset.target(i)``, the raw
+annotation of sample ``i`` (never a transformed one), so metrics do not depend on augmentation or resizing,
+and ``cvkit eval --predictions FILE`` can score a file without decoding a single image.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from cvkit.plugin import TaskSpec
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class DatasetInfo:
+    """What a model and the outputs need to know about a dataset; stored in checkpoints (JSON-safe values only)."""
+
+    name: str  # e.g. "digits", "VOC2007", "instances_val2017"
+    format: str  # the format that loaded it: "imagefolder", "voc", "coco", ...
+    spec: str  # the resolved --data string, e.g. "coco:/data/coco"
+    split: str
+    classes: list[str]
+    extra: dict[str, Any] = field(default_factory=dict)  # task-specific: category ids, skeleton, year, ...
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "format": self.format,
+            "spec": self.spec,
+            "split": self.split,
+            "classes": list(self.classes),
+            "extra": self.extra,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DatasetInfo:
+        return cls(d["name"], d["format"], d["spec"], d["split"], list(d["classes"]), dict(d.get("extra", {})))
+
+
+@dataclass
+class ModelConfig:
+    """How a model was built and how its inputs are prepared; enough to rebuild it from a checkpoint."""
+
+    name: str
+    img_size: int
+    args: dict[str, Any] = field(default_factory=dict)  # plugin-specific builder arguments (--model-arg)
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
+    pretrained: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "img_size": self.img_size,
+            "args": self.args,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "pretrained": self.pretrained,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        return cls(
+            d["name"], int(d["img_size"]), dict(d.get("args", {})), tuple(d["mean"]), tuple(d["std"]),
+            bool(d.get("pretrained", False)),
+        )
+
+
+@dataclass
+class Batch:
+    """A collated batch. ``inputs`` is a tensor or a list of tensors; ``targets`` is whatever the loss needs
+    (None when predicting); ``meta[k]`` holds per-sample facts such as ``source`` (path as given) and
+    ``orig_size`` ``(h, w)`` that ``predict_step`` needs to map outputs back to the original image."""
+
+    inputs: Any
+    targets: Any
+    indices: list[int]
+    meta: list[dict[str, Any]]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def to(self, device: torch.device, non_blocking: bool = False) -> Batch:
+        return Batch(
+            to_device(self.inputs, device, non_blocking),
+            to_device(self.targets, device, non_blocking),
+            self.indices,
+            self.meta,
+        )
+
+
+def to_device(obj: Any, device: torch.device, non_blocking: bool = False) -> Any:
+    """Move tensors nested in lists, tuples and dicts to ``device``."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device, non_blocking=non_blocking)
+    if isinstance(obj, dict):
+        return {k: to_device(v, device, non_blocking) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_device(v, device, non_blocking) for v in obj)
+    return obj
+
+
+class TaskDataset(torch.utils.data.Dataset, ABC):
+    """A dataset split. ``self[i]`` returns one transformed sample for ``Task.collate``; ``target(i)`` returns
+    the raw annotation in original image coordinates (no image decoding) for evaluation.
+
+    A sample that cannot be read raises :class:`cvkit.errors.BadInput` naming the file; the engine stops or,
+    with ``--skip-bad``, skips and counts it. Datasets must be picklable (DataLoader workers).
+    """
+
+    info: DatasetInfo
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def __getitem__(self, index: int) -> Any: ...
+
+    @abstractmethod
+    def source(self, index: int) -> str:
+        """The path of sample ``index`` as the user would recognise it (for records and error messages)."""
+
+    @abstractmethod
+    def target(self, index: int) -> Any:
+        """The raw annotation of sample ``index`` as the evaluator expects it."""
+
+    def files(self) -> list[Path]:
+        """Annotation files and sample files, for the dataset fingerprint in summary.json."""
+        return []
+
+
+class DatasetFormat(ABC):
+    """One on-disk format (``imagefolder``, ``voc``, ``coco``...). One module per format in a plugin."""
+
+    name: str
+    description: str = ""
+
+    @abstractmethod
+    def detect(self, path: Path) -> bool:
+        """True when ``path`` looks like this format (used when --data has no ``FORMAT:`` prefix)."""
+
+    @abstractmethod
+    def load(self, path: Path, split: str, options: dict[str, Any]) -> RawSplit:
+        """Parse the annotations of ``split`` (no image decoding). Raise BadInput on malformed files."""
+
+
+@dataclass
+class RawSplit:
+    """Parsed annotations of one split: the list of samples with their sources and raw targets."""
+
+    info: DatasetInfo
+    sources: list[str]  # image (or video) paths
+    targets: list[Any]  # raw targets, aligned with sources
+    files: list[Path] = field(default_factory=list)  # annotation files read (fingerprint)
+    skipped: int = 0  # annotations skipped under --skip-bad
+
+
+class BuiltinDataset(ABC):
+    """An embedded dataset that ``cvkit data make`` writes in a real on-disk format."""
+
+    name: str
+    formats: tuple[str, ...]  # formats it can be written in; the first is the default
+    description: str = ""
+
+    @abstractmethod
+    def write(self, out: Path, fmt: str, size: int | None, seed: int) -> str:
+        """Write the dataset under ``out`` and return the ``FORMAT:PATH`` data spec that loads it."""
+
+
+class Evaluator(ABC):
+    """Accumulates per-sample predictions against raw targets and computes the task's metrics.
+
+    Distributed evaluation: each rank updates with its own disjoint samples, ``state()`` is gathered
+    from all ranks and merged with ``merge()``; ``compute()`` runs on one rank.
+    """
+
+    primary: str  # the metric name best.pt is chosen by (higher is better)
+
+    @abstractmethod
+    def update(self, indices: Sequence[int], predictions: Sequence[Any], targets: Sequence[Any]) -> None: ...
+
+    @abstractmethod
+    def state(self) -> Any:
+        """A picklable snapshot of what was accumulated."""
+
+    @abstractmethod
+    def merge(self, states: Iterable[Any]) -> None:
+        """Replace the accumulated data with the union of ``states`` (one per rank)."""
+
+    @abstractmethod
+    def compute(self) -> dict[str, float]: ...
+
+    def details(self) -> dict[str, Any]:
+        """Optional extra results (per-class tables, confusion matrix, curves) for eval --json and plots."""
+        return {}
+
+
+class Task(ABC):
+    """Base class of every task plugin's implementation. Instantiated once per process with its spec."""
+
+    primary_metric: str = "loss"
+    default_model: str = ""
+    default_img_size: int = 32
+    default_epochs: int = 10
+    default_batch_size: int = 32
+    default_lr: float = 1e-3
+    default_optimizer: str = "adamw"
+    default_weight_decay: float = 1e-4
+    default_warmup_epochs: float = 0.0
+    default_schedule: str = "cosine"
+    default_input_size: tuple[int, ...] = (3, 224, 224)  # for count-params without a dataset
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
+
+    def __init__(self, spec: TaskSpec) -> None:
+        self.spec = spec
+        self.name = spec.name
+
+    # ----------------------------------------------------------------- data
+    @abstractmethod
+    def formats(self) -> dict[str, DatasetFormat]:
+        """On-disk dataset formats by name."""
+
+    @abstractmethod
+    def builtins(self) -> dict[str, BuiltinDataset]:
+        """Embedded datasets by name (``builtin:NAME``)."""
+
+    @abstractmethod
+    def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> TaskDataset:
+        """Wrap parsed annotations into a dataset that decodes and transforms samples for ``model``.
+
+        ``train`` selects augmentation; evaluation uses the deterministic transform."""
+
+    @abstractmethod
+    def predict_dataset(self, sources: list[str], model: ModelConfig, info: DatasetInfo) -> TaskDataset:
+        """A dataset over raw input files for ``cvkit predict`` (targets are None)."""
+
+    @abstractmethod
+    def collate(self, samples: list[Any]) -> Batch: ...
+
+    # ---------------------------------------------------------------- model
+    @abstractmethod
+    def model_names(self) -> list[str]:
+        """Every model name ``build_model`` accepts (may import torchvision)."""
+
+    @abstractmethod
+    def build_model(self, config: ModelConfig, info: DatasetInfo) -> nn.Module:
+        """Build the model for ``info.classes``; never downloads (``config.pretrained`` reads the hub cache)."""
+
+    def example_input(self, model: nn.Module, input_size: tuple[int, ...]) -> Any:
+        """An input for tracing/counting (count-params, export). Default: one ``(1, *input_size)`` tensor."""
+        return torch.zeros(1, *input_size)
+
+    # -------------------------------------------------------- train / eval
+    @abstractmethod
+    def train_step(self, model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+        """Forward pass in train mode; returns ``{"loss": scalar, ...other logged scalars}``."""
+
+    @abstractmethod
+    def predict_step(self, model: nn.Module, batch: Batch) -> list[Any]:
+        """Forward pass in eval mode (under no_grad); one prediction per sample, in original image space."""
+
+    def fit(self, model: nn.Module, batches: Iterator[Batch]) -> bool:
+        """For models fitted in one pass rather than by gradient descent (k-NN, HOG+SVM).
+
+        Return True when the model was fitted here (the engine then skips gradient training)."""
+        return False
+
+    @abstractmethod
+    def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator: ...
+
+    def metric_names(self) -> list[str]:
+        """Choices for ``--metric`` (empty: the task has one metric family)."""
+        return []
+
+    # -------------------------------------------------------------- outputs
+    @abstractmethod
+    def record(self, prediction: Any, info: DatasetInfo) -> dict[str, Any]:
+        """The task fields of a JSONL prediction record (the core adds ``source`` and ``task``)."""
+
+    @abstractmethod
+    def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
+        """Turn a record written by ``record`` back into a prediction (for eval --predictions)."""
+
+    def csv_rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        """Rows for ``--format csv`` (one per prediction); default: the record's scalar fields."""
+        return [{k: v for k, v in record.items() if not isinstance(v, (list, dict))}]
+
+    def coco_results(self, prediction: Any, info: DatasetInfo, image_id: Any) -> list[dict[str, Any]]:
+        """Entries for ``--format coco``; tasks without a COCO results format raise CvkitError."""
+        from cvkit.errors import CvkitError
+
+        raise CvkitError(f"task {self.name!r} has no COCO results format; use --format jsonl or csv")
+
+    def read_predictions_file(self, path: Path, info: DatasetInfo) -> Iterator[tuple[str, Any]] | None:
+        """Optional: parse a task-specific predictions file (e.g. a COCO results list) into (source, prediction).
+
+        Return None when ``path`` is not such a file; the core then reads it as predict's JSONL."""
+        return None
+
+    @abstractmethod
+    def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo) -> np.ndarray:
+        """Draw ``prediction`` on an RGB uint8 HWC image (OpenCV), returning a new image."""
+
+    def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:
+        """Draw a ground-truth annotation (``visualize dataset``); default: the image unchanged."""
+        return image
+
+    def scripts(self) -> dict[str, Callable[..., Any]]:
+        """Optional extra visualisations (``cvkit visualize KIND``) contributed by the task."""
+        return {}

@@ -1,0 +1,14 @@
+"""cvkit image-classification plugin. This module stays light: cvkit imports it to list tasks."""
+
+from cvkit.plugin import TaskSpec
+
+spec = TaskSpec(
+    name="classify",
+    summary="Image classification: k-NN and linear classifiers through CNNs and ViTs",
+    implementation="cvkit_classify.task:ClassifyTask",
+    models=("knn", "softmax", "svm", "mlp", "sample-cnn", "sample-cnn-gap"),
+    dataset_formats=("imagenet", "imagefolder"),
+    builtin_datasets=("digits",),
+    default_data="builtin:digits",
+    extra_models="every torchvision classification model by name (resnet18, vit_b_16, ...)",
+)
