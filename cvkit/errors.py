@@ -8,6 +8,8 @@ from pathlib import Path
 class CvkitError(Exception):
     """A failure caused by the user's input or environment, reported without a traceback."""
 
+    exit_code = 1
+
 
 class BadInput(CvkitError):
     """A file that cannot be used: missing, corrupt, malformed. Always names the file.
@@ -26,3 +28,9 @@ class BadInput(CvkitError):
 
 class UsageError(CvkitError):
     """A wrong combination of options or values; the CLI exits with status 2."""
+
+    exit_code = 2
+
+
+class PipeClosed(Exception):
+    """The reader of stdout went away (``| head``): the command ends quietly with status 0."""

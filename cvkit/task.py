@@ -91,7 +91,8 @@ class ModelConfig:
 @dataclass
 class Batch:
     """A collated batch. ``inputs`` is a tensor or a list of tensors; ``targets`` is whatever the loss needs
-    (None when predicting); ``meta[k]`` holds per-sample facts such as ``source`` (path as given) and
+    (None when predicting); ``indices`` are the dataset indices of the samples (set by the core after
+    ``Task.collate``, which may leave them empty); ``meta[k]`` holds per-sample facts such as ``source`` (path as given) and
     ``orig_size`` ``(h, w)`` that ``predict_step`` needs to map outputs back to the original image."""
 
     inputs: Any
@@ -233,10 +234,19 @@ class Task(ABC):
     default_input_size: tuple[int, ...] = (3, 224, 224)  # for count-params without a dataset
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
+    input_extensions: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 
     def __init__(self, spec: TaskSpec) -> None:
         self.spec = spec
         self.name = spec.name
+        # Set by the core before predicting: {"conf": float} when the user passed --conf. Plugins read it in
+        # predict_step; evaluation leaves it empty so that metrics see every scored prediction.
+        self.predict_options: dict[str, Any] = {}
+
+    def defaults_for(self, data: str, model: str) -> dict[str, Any]:
+        """Option defaults that suit a particular dataset/model (``TrainConfig`` field names; ``model_args``
+        is merged under the user's). Applied before the class-level defaults."""
+        return {}
 
     # ----------------------------------------------------------------- data
     @abstractmethod
@@ -268,6 +278,12 @@ class Task(ABC):
     @abstractmethod
     def build_model(self, config: ModelConfig, info: DatasetInfo) -> nn.Module:
         """Build the model for ``info.classes``; never downloads (``config.pretrained`` reads the hub cache)."""
+
+    def freeze_backbone(self, model: nn.Module) -> None:
+        """``--freeze-backbone``: leave only the head trainable (default: the last module with parameters)."""
+        from cvkit.engine.setup import freeze_all_but_head
+
+        freeze_all_but_head(model)
 
     def example_input(self, model: nn.Module, input_size: tuple[int, ...]) -> Any:
         """An input for tracing/counting (count-params, export). Default: one ``(1, *input_size)`` tensor."""
@@ -302,7 +318,10 @@ class Task(ABC):
 
     @abstractmethod
     def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
-        """Turn a record written by ``record`` back into a prediction (for eval --predictions)."""
+        """Turn a record written by ``record`` back into a prediction (for eval --predictions).
+
+        ``parse_record({}, info)`` must return the empty prediction: it scores images the file has no record
+        for (e.g. no detections)."""
 
     def csv_rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         """Rows for ``--format csv`` (one per prediction); default: the record's scalar fields."""

@@ -1,0 +1,45 @@
+"""``cvkit predict``: run a checkpoint (or an exported ONNX model) over images, folders, globs or stdin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import typer
+
+from cvkit.cli.app import app
+
+
+@app.command("predict")
+def predict_cmd(
+    args: list[str] = typer.Argument(..., help="[TASK] SOURCE...: files, folders, globs, or - for paths on stdin.",
+                                     show_default=False, metavar="[TASK] SOURCE..."),
+    weights: Path = typer.Option(..., help="Checkpoint (.pt) or exported model (.onnx).", show_default=False),
+    fmt: Literal["jsonl", "csv", "coco"] = typer.Option("jsonl", "--format",
+                            help="Output format."),
+    output: str = typer.Option("-", help="Output file, or - for stdout."),
+    img_size: int = typer.Option(None, min=1, help="Input size.", show_default="checkpoint's"),
+    batch_size: int = typer.Option(16, min=1, help="Images per forward pass."),
+    conf: float = typer.Option(None, help="Minimum score of a reported detection/keypoint.",
+                               show_default="task default"),
+    backend: Literal["torch", "onnxruntime"] = typer.Option("torch",
+                                help="Inference engine (onnxruntime needs an exported .onnx, see `cvkit export`)."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+    workers: int = typer.Option(0, min=0, help="Decoding worker processes."),
+    skip_bad: bool = typer.Option(False, help="Unreadable inputs still get an error record, but exit 0."),
+    save_vis: Path = typer.Option(None, help="Also write each image with its prediction drawn into this folder.",
+                                  show_default=False),
+) -> None:
+    """Predict and write one record per input, in input order, as soon as each batch is done."""
+    from cvkit.cli.common import split_task_and_paths
+    from cvkit.engine.predict_cli import run_predict
+    from cvkit.errors import CvkitError, UsageError
+
+    task, sources = split_task_and_paths(args)
+    if not sources:
+        raise UsageError("no SOURCE given (files, folders, globs, or - for paths on stdin)")
+    stats = run_predict(task, weights, sources, fmt, output, img_size, batch_size, conf, backend, device, workers,
+                        save_vis)
+    if stats.errors and not skip_bad:
+        raise CvkitError(f"{stats.errors} of {stats.inputs} input(s) could not be read (see the error records; "
+                         "--skip-bad to exit 0)")

@@ -1,0 +1,42 @@
+"""``cvkit visualize KIND``: pictures of data, predictions, training curves and of what a network computes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cvkit.cli.app import app
+
+BASIC = ("predictions", "dataset", "curves", "confusion")
+
+
+@app.command("visualize")
+def visualize_cmd(
+    kind: str = typer.Argument(..., help="predictions, dataset, curves, confusion, filters, activations, saliency, "
+                               "occlusion, cam, gradcam, tsne, neighbors, adversarial, class-model, dream, "
+                               "inversion.", show_default=False),
+    sources: list[str] = typer.Argument(None, help="Input images (files, folders, globs, -).", show_default=False),
+    weights: Path = typer.Option(None, help="Checkpoint.", show_default=False),
+    out: Path = typer.Option(..., help="Folder for the PNGs (and JSON sidecars).", show_default=False),
+    data: str = typer.Option(None, help="Dataset spec for dataset/confusion/tsne/neighbors.",
+                             show_default="checkpoint's"),
+    split: str = typer.Option("val", help="Split for dataset/confusion/tsne/neighbors."),
+    run: Path = typer.Option(None, help="Run folder for curves (default: the checkpoint's folder).",
+                             show_default=False),
+    limit: int = typer.Option(16, min=1, help="Images in a gallery."),
+    layer: str = typer.Option(None, help="Layer name (see --list-layers).", show_default="kind's default"),
+    list_layers: bool = typer.Option(False, "--list-layers", help="Print the model's layer names and exit."),
+    target: str = typer.Option(None, help="Class (name or index) to explain or attack.",
+                               show_default="predicted class"),
+    option: list[str] = typer.Option([], "--option", help="Kind-specific KEY=VALUE (e.g. patch=8, stride=4, "
+                                     "epsilon=0.03, steps=20).", show_default=False),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+) -> None:
+    """Write pictures of KIND into OUT and print their paths."""
+    from cvkit.engine.visualize import run_visualize
+
+    paths = run_visualize(kind, sources or [], weights, out, data, split, run, limit, layer, list_layers, target,
+                          option, device)
+    for p in paths:
+        typer.echo(str(p))

@@ -1,0 +1,1 @@
+"""The loops every task shares: training, evaluation and prediction, plus devices and checkpoints."""

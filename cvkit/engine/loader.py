@@ -1,0 +1,134 @@
+"""DataLoaders the loops share: resumable seeded sampling, per-sample seeding and bad-input handling.
+
+Every training sample is drawn with its own seed derived from (run seed, epoch, position), so the
+augmentation a sample receives does not depend on worker count, worker scheduling or on whether the run
+was interrupted and resumed mid-epoch.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Sampler
+
+from cvkit.errors import BadInput
+from cvkit.task import Batch, TaskDataset
+
+
+@dataclass
+class Skipped:
+    """Stands in for a sample that raised BadInput under --skip-bad."""
+
+    index: int
+    message: str
+
+
+class EpochSampler(Sampler):
+    """Yields ``(index, sample_seed)`` for one epoch of one rank.
+
+    Shuffled with a generator seeded by (seed, epoch); sharded ``rank::world`` after padding to a multiple of
+    ``world`` when ``pad`` (training: equal step counts on every rank) or without padding (evaluation: every
+    sample exactly once). ``start`` skips the first positions of this rank's share (mid-epoch resume).
+    """
+
+    def __init__(self, length: int, shuffle: bool, seed: int = 0, epoch: int = 0, rank: int = 0,
+                 world: int = 1, pad: bool = False, start: int = 0) -> None:
+        self.length, self.shuffle, self.seed, self.epoch = length, shuffle, seed, epoch
+        self.rank, self.world, self.pad, self.start = rank, world, pad, start
+
+    def _order(self) -> list[int]:
+        if self.shuffle:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            order = torch.randperm(self.length, generator=g).tolist()
+        else:
+            order = list(range(self.length))
+        if self.pad and self.world > 1 and order:
+            extra = (-len(order)) % self.world
+            order += order[:extra]
+        return order[self.rank :: self.world]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        mine = self._order()
+        for pos in range(self.start, len(mine)):
+            yield mine[pos], (self.seed * 1_000_003 + self.epoch) * 1_000_033 + pos * self.world + self.rank
+
+    def __len__(self) -> int:
+        return max(0, len(self._order()) - self.start)
+
+
+class SafeDataset(torch.utils.data.Dataset):
+    """Wraps a TaskDataset: seeds each sample, and turns BadInput into Skipped when skipping is allowed."""
+
+    def __init__(self, dataset: TaskDataset, skip_bad: bool) -> None:
+        self.dataset, self.skip_bad = dataset, skip_bad
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key: tuple[int, int] | int) -> Any:
+        index, seed = key if isinstance(key, tuple) else (key, None)
+        if seed is not None:
+            seed %= 2**63
+            torch.manual_seed(seed)
+            random.seed(seed)
+            np.random.seed(seed % 2**32)
+        try:
+            return index, self.dataset[index]
+        except BadInput as exc:
+            if not self.skip_bad:
+                raise
+            return Skipped(index, str(exc))
+
+
+@dataclass
+class Collator:
+    """Task collate that drops skipped samples; the batch remembers them so the loop can count them."""
+
+    collate: Callable[[list[Any]], Batch]
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def __call__(self, samples: list[Any]) -> tuple[Batch | None, list[Skipped]]:
+        good = [s for s in samples if not isinstance(s, Skipped)]
+        bad = [s for s in samples if isinstance(s, Skipped)]
+        if not good:
+            return None, bad
+        batch = self.collate([sample for _, sample in good])
+        batch.indices = [index for index, _ in good]
+        return batch, bad
+
+
+def make_loader(dataset: TaskDataset, collate: Callable[[list[Any]], Batch], batch_size: int, sampler: Sampler,
+                workers: int, skip_bad: bool, pin_memory: bool = False) -> DataLoader:
+    return DataLoader(
+        SafeDataset(dataset, skip_bad),
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=workers,
+        collate_fn=Collator(collate),
+        pin_memory=pin_memory,
+        persistent_workers=False,
+        prefetch_factor=4 if workers > 0 else None,
+    )
+
+
+class SkipCounter:
+    """Counts skipped inputs and warns once per file."""
+
+    def __init__(self, warn: Callable[[str], None]) -> None:
+        self.warn = warn
+        self.seen: set[str] = set()
+
+    def add(self, skipped: list[Skipped]) -> None:
+        for s in skipped:
+            if s.message not in self.seen:
+                self.seen.add(s.message)
+                self.warn(f"skipped: {s.message}")
+
+    @property
+    def count(self) -> int:
+        return len(self.seen)

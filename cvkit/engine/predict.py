@@ -1,0 +1,92 @@
+"""Streaming prediction: sources are read lazily in chunks, decoded by the DataLoader while the model runs,
+and each record is written as soon as its batch is done, in input order (constant memory for any count)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cvkit.console import progress_bar, warn
+from cvkit.engine.loader import EpochSampler, make_loader
+from cvkit.io.atomic import write_image
+from cvkit.io.images import read_image
+from cvkit.io.sources import chunks
+from cvkit.io.writers import Writer
+from cvkit.task import DatasetInfo, ModelConfig, Task
+
+CHUNK = 2048
+
+
+@dataclass
+class PredictStats:
+    inputs: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+
+
+def predict(task: Task, model: Any, model_cfg: ModelConfig, info: DatasetInfo, sources: Iterable[str],
+            writer: Writer, device: torch.device, batch_size: int = 16, workers: int = 0,
+            save_vis: Path | None = None, amp_dtype: torch.dtype | None = None) -> PredictStats:
+    stats = PredictStats()
+    start = time.perf_counter()
+    position = 0
+    with progress_bar("predict", None) as bar:
+        for chunk in chunks(sources, CHUNK):
+            dataset = task.predict_dataset(chunk, model_cfg, info)
+            loader = make_loader(dataset, task.collate, batch_size, EpochSampler(len(chunk), False), workers,
+                                 skip_bad=True, pin_memory=device.type == "cuda")
+            for batch, skipped in loader:
+                out: dict[int, tuple[dict[str, Any], Any]] = {}
+                for s in skipped:
+                    out[s.index] = ({"source": chunk[s.index], "error": s.message}, None)
+                if batch is not None:
+                    with torch.no_grad(), torch.autocast(device.type, dtype=amp_dtype,
+                                                         enabled=amp_dtype is not None):
+                        preds = task.predict_step(model, batch.to(device, non_blocking=True))
+                    for i, pred in zip(batch.indices, preds, strict=True):
+                        rec = {"source": chunk[i], "task": task.name, **task.record(pred, info)}
+                        out[i] = (rec, pred)
+                for i in sorted(out):
+                    rec, pred = out[i]
+                    image_id = _image_id(chunk[i], position + i, info)
+                    if pred is None:
+                        stats.errors += 1
+                        warn(rec["error"])
+                        writer.write(rec, [{"source": rec["source"], "error": rec["error"]}], [])
+                        continue
+                    writer.write(rec, task.csv_rows(rec), _coco(task, pred, info, image_id, writer))
+                    if save_vis is not None:
+                        _save_vis(task, chunk[i], pred, info, save_vis, position + i)
+                writer.flush()
+                stats.inputs += len(out)
+                bar.advance(len(out))
+            position += len(chunk)
+    stats.seconds = time.perf_counter() - start
+    return stats
+
+
+def _coco(task: Task, pred: Any, info: DatasetInfo, image_id: Any, writer: Writer) -> list[dict[str, Any]]:
+    from cvkit.io.writers import CocoWriter
+
+    return task.coco_results(pred, info, image_id) if isinstance(writer, CocoWriter) else []
+
+
+def _image_id(source: str, position: int, info: DatasetInfo) -> Any:
+    """The dataset's own image id when known (COCO file names), else a numeric file stem, else position + 1."""
+    ids = info.extra.get("image_ids") or {}
+    name = Path(source).name
+    if name in ids:
+        return ids[name]
+    stem = Path(source).stem
+    return int(stem) if stem.isdigit() else position + 1
+
+
+def _save_vis(task: Task, source: str, pred: Any, info: DatasetInfo, folder: Path, position: int) -> None:
+    image = read_image(source).permute(1, 2, 0).numpy()
+    drawn = task.draw(image, pred, info)
+    write_image(folder / f"{position:06d}_{Path(source).stem}.png", drawn)

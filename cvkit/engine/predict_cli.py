@@ -1,0 +1,54 @@
+"""The ``cvkit predict`` command's work: load the model (checkpoint or exported), then stream predictions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cvkit.console import info
+from cvkit.engine.predict import PredictStats, predict
+from cvkit.errors import CvkitError, UsageError
+from cvkit.io.sources import expand_sources
+from cvkit.io.writers import make_writer
+
+
+def run_predict(task: str | None, weights: Path, sources: list[str], fmt: str, output: str, img_size: int | None,
+                batch_size: int, conf: float | None, backend: str, device: str, workers: int,
+                save_vis: Path | None) -> PredictStats:
+    from dataclasses import replace
+
+    from cvkit.engine.device import configure_threads, select_device
+
+    dev = select_device(device)
+    configure_threads()
+    t, model, model_cfg, ds_info = _load(task, weights, backend, dev)
+    if img_size:
+        model_cfg = replace(model_cfg, img_size=img_size)
+    t.predict_options = {"conf": conf} if conf is not None else {}
+    writer = make_writer(fmt, output)
+    ok = False
+    try:
+        stats = predict(t, model, model_cfg, ds_info, expand_sources(sources, t.input_extensions), writer, dev,
+                        batch_size, workers, save_vis)
+        ok = True
+    finally:
+        writer.close(ok)
+    info(f"{stats.inputs} input(s) in {stats.seconds:.2f} s ({stats.inputs / max(stats.seconds, 1e-9):.1f}/s)"
+         + (f", {stats.errors} unreadable" if stats.errors else ""))
+    return stats
+
+
+def _load(task: str | None, weights: Path, backend: str, device: Any) -> tuple[Any, Any, Any, Any]:
+    if weights.suffix == ".onnx" or backend == "onnxruntime":
+        if weights.suffix != ".onnx":
+            raise UsageError(f"--backend onnxruntime needs an exported .onnx model (got {weights}); run "
+                             "`cvkit export --weights CKPT --format onnx`")
+        try:
+            from cvkit.backends import load_exported
+        except ModuleNotFoundError:
+            raise CvkitError("the onnxruntime backend is not available in this installation") from None
+        return load_exported(weights, task, device)
+    from cvkit.checkpoint import load_model
+
+    t, model, ckpt = load_model(weights, device, task)
+    return t, model, ckpt.model, ckpt.info

@@ -1,0 +1,98 @@
+"""Resolving a training configuration: task defaults, resume merging, weight initialisation."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from torch import nn
+
+from cvkit.checkpoint import Checkpoint, load_checkpoint
+from cvkit.console import info, warn
+from cvkit.engine.config import TrainConfig
+from cvkit.errors import CvkitError
+from cvkit.task import Task
+
+# Options whose change on --resume is expected, or harmless, and so is not listed.
+_QUIET_ON_RESUME = {"resume", "epochs", "workers", "device", "out"}
+
+
+def apply_task_defaults(cfg: TrainConfig, task: Task) -> None:
+    """Fill options the user left unset: first the task's defaults for this dataset and model, then its own."""
+    cfg.data = cfg.data or task.spec.default_data
+    cfg.model = cfg.model or task.default_model
+    for key, value in task.defaults_for(cfg.data, cfg.model).items():
+        if key == "model_args":
+            cfg.model_args = {**value, **cfg.model_args}
+        elif getattr(cfg, key) is None:
+            setattr(cfg, key, value)
+    defaults = {
+        "model": task.default_model,
+        "epochs": task.default_epochs,
+        "batch_size": task.default_batch_size,
+        "lr": task.default_lr,
+        "optimizer": task.default_optimizer,
+        "weight_decay": task.default_weight_decay,
+        "schedule": task.default_schedule,
+        "warmup_epochs": task.default_warmup_epochs,
+        "img_size": task.default_img_size,
+        "data": task.spec.default_data,
+    }
+    for key, value in defaults.items():
+        if getattr(cfg, key) is None:
+            setattr(cfg, key, value)
+    if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.img_size < 1:
+        raise CvkitError("--epochs, --batch-size and --img-size must be positive")
+
+
+def merge_resume_config(cfg: TrainConfig, ckpt: Checkpoint, explicit: set[str]) -> TrainConfig:
+    """The checkpoint's configuration, with the options given explicitly on this command line on top.
+
+    Differences are listed before training continues."""
+    saved = dict(ckpt.config)
+    merged: dict[str, Any] = {}
+    changed = []
+    for f in fields(TrainConfig):
+        old = saved.get(f.name, getattr(cfg, f.name))
+        new = getattr(cfg, f.name)
+        if f.name in explicit and new != old:
+            merged[f.name] = new
+            if f.name not in _QUIET_ON_RESUME:
+                changed.append(f"{f.name}: {old!r} -> {new!r}")
+        else:
+            merged[f.name] = old
+    merged["resume"] = cfg.resume
+    if changed:
+        warn("resuming with options that differ from the checkpoint's: " + "; ".join(changed))
+    out = TrainConfig(**merged)
+    info(f"resuming {ckpt.path} at epoch {ckpt.epoch + 1}, step {ckpt.epoch_step} of that epoch "
+         f"(training to epoch {out.epochs})")
+    return out
+
+
+def init_weights_from(model: nn.Module, path: str) -> None:
+    """Fine-tuning start: copy every tensor whose name and shape match (a new head keeps its fresh weights)."""
+    ckpt = load_checkpoint(path)
+    own = model.state_dict()
+    loaded = {k: v for k, v in ckpt.state_dict.items() if k in own and own[k].shape == v.shape}
+    if not loaded:
+        raise CvkitError(f"{path}: no weight of {ckpt.model.name!r} fits this model")
+    model.load_state_dict(loaded, strict=False)
+    skipped = len(own) - len(loaded)
+    info(f"initialised {len(loaded)} tensors from {path}" + (f" ({skipped} left as built)" if skipped else ""))
+
+
+def freeze_all_but_head(model: nn.Module) -> None:
+    """Linear probe: freeze every parameter except those of the last module that has parameters."""
+    last = None
+    for module in model.modules():
+        if any(True for _ in module.parameters(recurse=False)):
+            last = module
+    for p in model.parameters():
+        p.requires_grad_(False)
+    if last is not None:
+        for p in last.parameters():
+            p.requires_grad_(True)
+
+
+__all__ = ["apply_task_defaults", "merge_resume_config", "init_weights_from", "freeze_all_but_head"]

@@ -1,0 +1,50 @@
+"""Expanding SOURCE arguments lazily: files, folders (searched recursively), globs, and ``-`` (stdin lines)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from cvkit.io.images import IMAGE_EXTENSIONS
+
+
+def expand_sources(args: Iterable[str], extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> Iterator[str]:
+    """Yield input paths in order, as given (a missing file is yielded too: it becomes an error record)."""
+    for arg in args:
+        if arg == "-":
+            for line in sys.stdin:
+                line = line.strip()
+                if line:
+                    yield line
+        elif os.path.isdir(arg):
+            yield from _walk(arg, extensions)
+        elif any(ch in arg for ch in "*?[") and not os.path.exists(arg):
+            for match in sorted(glob.glob(arg, recursive=True)):
+                if os.path.isdir(match):
+                    yield from _walk(match, extensions)
+                else:
+                    yield match
+        else:
+            yield arg
+
+
+def _walk(folder: str, extensions: tuple[str, ...]) -> Iterator[str]:
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            if Path(name).suffix.lower() in extensions:
+                yield os.path.join(root, name)
+
+
+def chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,108 @@
+"""Prediction writers: JSONL (streamed record by record), CSV (one row per prediction) and COCO results.
+
+Writing to a file goes through a temporary file renamed into place when the command ends, so an
+interrupted run never leaves a truncated predictions file; writing to stdout streams."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+from cvkit.errors import PipeClosed, UsageError
+
+
+class Writer:
+    def __init__(self, output: str | None) -> None:
+        self.output = output
+        self._tmp: str | None = None
+        if output in (None, "-"):
+            self.fh: IO[str] = sys.stdout
+        else:
+            path = Path(output)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, self._tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            self.fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
+
+    def write(self, record: dict[str, Any], rows: list[dict[str, Any]], coco: list[dict[str, Any]]) -> None:
+        try:
+            self._write(record, rows, coco)
+        except BrokenPipeError:
+            raise PipeClosed from None
+
+    def _write(self, record: dict[str, Any], rows: list[dict[str, Any]], coco: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
+
+    def flush(self) -> None:
+        try:
+            self.fh.flush()
+        except BrokenPipeError:
+            raise PipeClosed from None
+
+    def close(self, ok: bool = True) -> None:
+        if self._tmp is None:
+            if ok:
+                self.finish()
+                self.flush()
+            return
+        self.finish()
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+        if ok:
+            os.replace(self._tmp, self.output)
+        else:
+            os.unlink(self._tmp)
+
+    def finish(self) -> None:
+        pass
+
+
+class JsonlWriter(Writer):
+    def _write(self, record: dict[str, Any], rows: list[dict[str, Any]], coco: list[dict[str, Any]]) -> None:
+        self.fh.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+
+class CsvWriter(Writer):
+    def __init__(self, output: str | None) -> None:
+        super().__init__(output)
+        self._csv: csv.DictWriter | None = None
+
+    def _write(self, record: dict[str, Any], rows: list[dict[str, Any]], coco: list[dict[str, Any]]) -> None:
+        for row in rows:
+            if self._csv is None:
+                fields = list(row) if "error" in row else list(row) + ["error"]
+                self._csv = csv.DictWriter(self.fh, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+                self._csv.writeheader()
+            self._csv.writerow(row)
+
+
+class CocoWriter(Writer):
+    """A COCO results list (bbox/segm/keypoints entries); written whole at the end."""
+
+    def __init__(self, output: str | None) -> None:
+        super().__init__(output)
+        self.entries: list[dict[str, Any]] = []
+
+    def _write(self, record: dict[str, Any], rows: list[dict[str, Any]], coco: list[dict[str, Any]]) -> None:
+        self.entries.extend(coco)
+
+    def flush(self) -> None:
+        pass
+
+    def finish(self) -> None:
+        json.dump(self.entries, self.fh)
+        self.fh.write("\n")
+
+
+WRITERS = {"jsonl": JsonlWriter, "csv": CsvWriter, "coco": CocoWriter}
+
+
+def make_writer(fmt: str, output: str | None) -> Writer:
+    if fmt not in WRITERS:
+        raise UsageError(f"--format {fmt}: expected one of {', '.join(WRITERS)}")
+    return WRITERS[fmt](output)

@@ -1,0 +1,127 @@
+"""The classification task: wires formats, models, transforms, loss, metric, records and drawing to the core."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cvkit.task import Batch, BuiltinDataset, DatasetFormat, DatasetInfo, ModelConfig, RawSplit, Task, TaskDataset
+from cvkit_classify import models
+from cvkit_classify.data import ImageDataset
+from cvkit_classify.datasets import BUILTINS, FORMATS
+from cvkit_classify.metric import ClassifyEvaluator
+from cvkit_classify.transforms import eval_transform, train_transform
+
+TOPK = 5
+
+
+class ClassifyTask(Task):
+    primary_metric = "top1"
+    default_model = "mlp"
+    default_img_size = 32
+    default_epochs = 30
+    default_batch_size = 64
+    default_lr = 2e-3
+    default_optimizer = "adamw"
+    default_weight_decay = 1e-4
+    default_warmup_epochs = 1.0
+    default_schedule = "cosine"
+    default_input_size = (3, 224, 224)
+
+    def defaults_for(self, data: str, model: str) -> dict[str, Any]:
+        """The embedded digits are 8x8 grey images of centred digits: upsampled to 16x16, never flipped."""
+        if data != "builtin:digits":
+            return {}
+        return {"img_size": 16, "model_args": {"augment": "none"}}
+
+    # ----------------------------------------------------------------- data
+    def formats(self) -> dict[str, DatasetFormat]:
+        return FORMATS
+
+    def builtins(self) -> dict[str, BuiltinDataset]:
+        return BUILTINS
+
+    def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> TaskDataset:
+        return ImageDataset.from_raw(raw, train_transform(model) if train else eval_transform(model))
+
+    def predict_dataset(self, sources: list[str], model: ModelConfig, info: DatasetInfo) -> TaskDataset:
+        return ImageDataset(info, sources, None, eval_transform(model))
+
+    def collate(self, samples: list[Any]) -> Batch:
+        images, labels, meta = zip(*samples, strict=True)
+        return Batch(torch.stack(images), torch.tensor(labels, dtype=torch.long), [], list(meta))
+
+    # ---------------------------------------------------------------- model
+    def model_names(self) -> list[str]:
+        return [*models.OWN_MODELS, *models.torchvision_names()]
+
+    def build_model(self, config: ModelConfig, info: DatasetInfo) -> nn.Module:
+        return models.build(config.name, len(info.classes), config.img_size, config.args, config.pretrained)
+
+    # -------------------------------------------------------- train / eval
+    def train_step(self, model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+        logits = model(batch.inputs)
+        if getattr(_unwrap(model), "loss", "cross_entropy") == "hinge":
+            return {"loss": F.multi_margin_loss(logits, batch.targets)}
+        return {"loss": F.cross_entropy(logits, batch.targets)}
+
+    def predict_step(self, model: nn.Module, batch: Batch) -> list[dict[str, Any]]:
+        out = model(batch.inputs).float()
+        probs = out if isinstance(_unwrap(model), models.KNN) else out.softmax(1)
+        scores, idx = probs.topk(min(TOPK, probs.shape[1]), dim=1)
+        return [{"topk": list(zip(i.tolist(), s.tolist(), strict=True))} for i, s in zip(idx, scores, strict=True)]
+
+    def fit(self, model: nn.Module, batches: Iterator[Batch]) -> bool:
+        knn = _unwrap(model)
+        if not isinstance(knn, models.KNN):
+            return False
+        feats, labels = [], []
+        with torch.no_grad():
+            for batch in batches:
+                feats.append(knn.features(batch.inputs))
+                labels.append(batch.targets)
+        knn.fit_features(torch.cat(feats), torch.cat(labels))
+        return True
+
+    def evaluator(self, info: DatasetInfo, metric: str | None = None) -> ClassifyEvaluator:
+        return ClassifyEvaluator(info.classes)
+
+    # -------------------------------------------------------------- outputs
+    def record(self, prediction: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
+        return {"topk": [{"label": info.classes[i], "index": i, "score": round(s, 6)}
+                         for i, s in prediction["topk"]]}
+
+    def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
+        return {"topk": [(int(t["index"]), float(t["score"])) for t in record.get("topk", [])]}
+
+    def csv_rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"source": record["source"], "rank": r + 1, **t} for r, t in enumerate(record.get("topk", []))]
+
+    def draw(self, image: np.ndarray, prediction: dict[str, Any], info: DatasetInfo) -> np.ndarray:
+        lines = [f"{info.classes[i]} {s:.2f}" for i, s in prediction["topk"][:3]]
+        return _caption(image, lines)
+
+    def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:
+        return _caption(image, [info.classes[target]])
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return getattr(model, "module", model)
+
+
+def _caption(image: np.ndarray, lines: list[str]) -> np.ndarray:
+    """Upscale small images so text stays legible, then write ``lines`` on a dark band at the top."""
+    h, w = image.shape[:2]
+    scale = max(1, 192 // max(h, w))
+    img = cv2.resize(image, (w * scale, h * scale), interpolation=cv2.INTER_NEAREST) if scale > 1 else image.copy()
+    band = 18 * len(lines) + 6
+    img[:band] = (img[:band] * 0.35).astype(np.uint8)
+    for n, text in enumerate(lines):
+        cv2.putText(img, text, (4, 16 + 18 * n), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    return img
