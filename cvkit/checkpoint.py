@@ -116,7 +116,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         lines = [ln.strip() for ln in str(exc).splitlines() if "WeightsUnpickler error" in ln]
-        reason = lines[0].split(":", 1)[1].strip().split(".")[0][:160] if lines else "unsafe pickle"
+        reason = lines[0].split(":", 1)[1].strip().split(" was not")[0].split(". ")[0][:160] if lines \
+            else "unsafe pickle"
         raise CvkitError(
             f"{path}: refused to load: it is not a plain-data checkpoint and loading it could run code ({reason})"
         ) from None

@@ -92,8 +92,9 @@ class ModelConfig:
 class Batch:
     """A collated batch. ``inputs`` is a tensor or a list of tensors; ``targets`` is whatever the loss needs
     (None when predicting); ``indices`` are the dataset indices of the samples (set by the core after
-    ``Task.collate``, which may leave them empty); ``meta[k]`` holds per-sample facts such as ``source`` (path as given) and
-    ``orig_size`` ``(h, w)`` that ``predict_step`` needs to map outputs back to the original image."""
+    ``Task.collate``, which may leave them empty); ``meta[k]`` holds per-sample facts such as ``source``
+    (path as given) and ``orig_size`` ``(h, w)`` that ``predict_step`` needs to map outputs back to the
+    original image."""
 
     inputs: Any
     targets: Any

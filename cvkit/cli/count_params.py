@@ -40,6 +40,8 @@ def count_params_cmd(
     per_layer: bool = typer.Option(False, "--per-layer", help="Also print the table of layers."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document (always with the layers)."),
 ) -> None:
+    import sys
+
     from rich.console import Console
 
     from cvkit.cli.common import print_json
@@ -52,4 +54,5 @@ def count_params_cmd(
     if as_json:
         print_json(report.to_dict())
         return
-    report.render(Console(soft_wrap=False), per_layer=per_layer)
+    # wide enough for the table when piped (rich would fold it to 80 columns); a terminal keeps its width
+    report.render(Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160), per_layer=per_layer)

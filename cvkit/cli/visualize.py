@@ -8,8 +8,6 @@ import typer
 
 from cvkit.cli.app import app
 
-BASIC = ("predictions", "dataset", "curves", "confusion")
-
 
 @app.command("visualize")
 def visualize_cmd(
@@ -32,11 +30,12 @@ def visualize_cmd(
     option: list[str] = typer.Option([], "--option", help="Kind-specific KEY=VALUE (e.g. patch=8, stride=4, "
                                      "epsilon=0.03, steps=20).", show_default=False),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+    task: str = typer.Option(None, help="Task, for `dataset` without --weights.", show_default=False),
 ) -> None:
     """Write pictures of KIND into OUT and print their paths."""
     from cvkit.engine.visualize import run_visualize
 
     paths = run_visualize(kind, sources or [], weights, out, data, split, run, limit, layer, list_layers, target,
-                          option, device)
+                          option, device, task)
     for p in paths:
         typer.echo(str(p))

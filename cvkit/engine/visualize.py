@@ -1,0 +1,222 @@
+"""``cvkit visualize``: galleries of data and predictions, curves and confusion matrices, and the kinds of
+``cvkit.explain`` that show what a network computes. Every picture is a PNG with a JSON sidecar."""
+
+from __future__ import annotations
+
+import csv
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cvkit.engine.rundir import plot_curves, write_json
+from cvkit.errors import CvkitError, UsageError
+from cvkit.io.atomic import atomic_write, write_image
+from cvkit.io.images import read_image
+from cvkit.io.sources import expand_sources
+
+BASIC = ("predictions", "dataset", "curves", "confusion")
+
+
+def run_visualize(kind: str, sources: list[str], weights: Path | None, out: Path, data: str | None, split: str,
+                  run: Path | None, limit: int, layer: str | None, list_layers: bool, target: str | None,
+                  options: list[str], device: str, task: str | None = None) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    if kind == "curves":
+        return _curves(weights, run, data, split, out, device)
+    if kind == "dataset":
+        return _dataset(weights, task, data, split, limit, out)
+    if kind == "predictions":
+        return _predictions(weights, sources, data, split, limit, out, device)
+    if kind == "confusion":
+        return _confusion(weights, data, split, out, device)
+    from cvkit.explain_cli import run_explain
+
+    return run_explain(kind, sources, weights, out, data, split, layer, list_layers, target, options, device)
+
+
+def tile(images: list[np.ndarray], cols: int | None = None, cell: int = 192) -> np.ndarray:
+    """Lay RGB images out in a grid of ``cell`` x ``cell`` tiles (aspect kept, black padding)."""
+    import cv2
+
+    cols = cols or max(1, int(np.ceil(np.sqrt(len(images)))))
+    rows = int(np.ceil(len(images) / cols))
+    grid = np.zeros((rows * cell, cols * cell, 3), np.uint8)
+    for k, img in enumerate(images):
+        h, w = img.shape[:2]
+        s = cell / max(h, w)
+        small = cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))),
+                           interpolation=cv2.INTER_NEAREST if s > 1 else cv2.INTER_AREA)
+        r, c = divmod(k, cols)
+        grid[r * cell : r * cell + small.shape[0], c * cell : c * cell + small.shape[1]] = small
+    return grid
+
+
+def spread(n: int, k: int) -> list[int]:
+    """``k`` indices spread evenly over ``range(n)`` (a gallery that shows every part of a sorted split)."""
+    if n <= k:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (k - 1)) for i in range(k)}) if k > 1 else [0]
+
+
+def _load(weights: Path | None, device: str = "cpu") -> tuple[Any, Any, Any]:
+    if weights is None:
+        raise UsageError("this kind needs --weights CKPT")
+    from cvkit.checkpoint import load_model
+    from cvkit.engine.device import select_device
+
+    return load_model(weights, select_device(device))
+
+
+def _task_and_raw(weights: Path | None, data: str | None, split: str, task_name: str | None = None
+                  ) -> tuple[Any, Any]:
+    from cvkit.data import load_split
+    from cvkit.plugin import get_task
+
+    if weights is not None:
+        from cvkit.checkpoint import load_checkpoint
+
+        ckpt = load_checkpoint(weights)
+        task = get_task(ckpt.task)
+        return task, load_split(task, data or ckpt.info.spec, split)
+    if task_name is None:
+        raise UsageError("this kind needs --weights CKPT, or --task TASK (with --data SPEC or the task's default)")
+    task = get_task(task_name)
+    return task, load_split(task, data, split)
+
+
+def _dataset(weights: Path | None, task_name: str | None, data: str | None, split: str, limit: int,
+             out: Path) -> list[Path]:
+    task, raw = _task_and_raw(weights, data, split, task_name)
+    picks = spread(len(raw.sources), limit)
+    images = [task.draw_target(read_image(raw.sources[i]).permute(1, 2, 0).numpy(), raw.targets[i], raw.info)
+              for i in picks]
+    if not images:
+        raise CvkitError(f"{raw.info.spec}: split {split!r} is empty")
+    path = out / "dataset.png"
+    write_image(path, tile(images))
+    write_json(out / "dataset.json", {"dataset": raw.info.spec, "split": split,
+                                      "sources": [raw.sources[i] for i in picks]})
+    return [path]
+
+
+def _predictions(weights: Path | None, sources: list[str], data: str | None, split: str, limit: int, out: Path,
+                 device: str) -> list[Path]:
+    import torch
+
+    task, model, ckpt = _load(weights, device)
+    if sources:
+        paths = list(islice(expand_sources(sources, task.input_extensions), limit))
+    else:
+        all_sources = _task_and_raw(weights, data, split)[1].sources
+        paths = [all_sources[i] for i in spread(len(all_sources), limit)]
+    dataset = task.predict_dataset(paths, ckpt.model, ckpt.info)
+    dev = next(model.parameters(), torch.zeros(0)).device
+    images, records = [], []
+    with torch.no_grad():
+        for i in range(len(dataset)):
+            batch = task.collate([dataset[i]])
+            pred = task.predict_step(model, batch.to(dev))[0]
+            records.append({"source": paths[i], **task.record(pred, ckpt.info)})
+            images.append(task.draw(read_image(paths[i]).permute(1, 2, 0).numpy(), pred, ckpt.info))
+    path = out / "predictions.png"
+    write_image(path, tile(images))
+    write_json(out / "predictions.json", {"records": records})
+    return [path]
+
+
+def _curves(weights: Path | None, run: Path | None, data: str | None, split: str, out: Path,
+            device: str) -> list[Path]:
+    folder = run or (weights.parent if weights else None)
+    if folder is None:
+        raise UsageError("curves needs --run DIR or --weights CKPT (its folder holds metrics.csv)")
+    metrics = folder / "metrics.csv"
+    written = []
+    if metrics.exists():
+        with open(metrics, newline="") as fh:
+            history = [{k: _num(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+        written += plot_curves(folder, history, out)
+    elif weights is None:
+        raise CvkitError(f"{metrics}: no such file (is {folder} a cvkit run folder?)")
+    if weights is not None:
+        details = _eval_details(weights, data, split, device)
+        if "pr_curves" in details:
+            written.append(_plot_pr(details["pr_curves"], out / "pr_curves.png"))
+    return written
+
+
+def _confusion(weights: Path | None, data: str | None, split: str, out: Path, device: str) -> list[Path]:
+    details = _eval_details(weights, data, split, device)
+    if "confusion_matrix" not in details:
+        raise CvkitError("this task's metric has no confusion matrix")
+    cm = np.asarray(details["confusion_matrix"])
+    classes = details.get("classes") or [d["label"] for d in details.get("per_class", [])] or \
+        [str(i) for i in range(len(cm))]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(cm)
+    fig, ax = plt.subplots(figsize=(max(4, 0.45 * n + 2), max(4, 0.45 * n + 1.5)), dpi=100)
+    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    if n <= 30:
+        for i in range(n):
+            for j in range(n):
+                if cm[i, j]:
+                    ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,
+                            color="white" if norm[i, j] > 0.5 else "black")
+        ax.set_xticks(range(n), classes, rotation=90, fontsize=7)
+        ax.set_yticks(range(n), classes, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.tight_layout()
+    path = out / "confusion.png"
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, format="png")
+    plt.close(fig)
+    write_json(out / "confusion.json", {"classes": classes, "matrix": cm.tolist()})
+    return [path]
+
+
+def _eval_details(weights: Path | None, data: str | None, split: str, device: str) -> dict[str, Any]:
+    from cvkit.engine.evaluate_cli import run_eval
+
+    if weights is None:
+        raise UsageError("this kind needs --weights CKPT")
+    return run_eval(None, weights, data, split, None, None, device=device)["details"]
+
+
+def _plot_pr(curves: dict[str, dict[str, list[float]]], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 5), dpi=100)
+    for name, c in curves.items():
+        ax.plot(c["recall"], c["precision"], label=f"{name} (AP {c.get('ap', float('nan')):.3f})")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, format="png")
+    plt.close(fig)
+    write_json(path.with_suffix(".json"), curves)
+    return path
+
+
+def _num(v: str) -> Any:
+    try:
+        return int(v)
+    except ValueError:
+        try:
+            return float(v)
+        except ValueError:
+            return v

@@ -1,0 +1,208 @@
+"""``cvkit export``: a checkpoint to ONNX or TorchScript, with its metadata embedded, verified before it is written.
+
+The file is produced in memory, then (unless ``verify=False``) loaded back through its runtime (onnxruntime or
+``torch.jit.load``, via :mod:`cvkit.backends`) and run next to the eager model on a real batch from the
+checkpoint's dataset (else the task's embedded dataset, else random normalised inputs; the report says which)
+whose size differs from the exported batch size. Only a file within tolerance is written, atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils import _pytree as pytree
+
+from cvkit.backends import ExportMeta, open_exported
+from cvkit.errors import CvkitError, UsageError
+from cvkit.io.atomic import write_bytes
+
+log = logging.getLogger(__name__)
+
+FORMATS = {"onnx": ".onnx", "torchscript": ".torchscript"}
+DEFAULT_OPSET = 17
+TOLERANCE = 1e-4  # max |exported - eager|, relative to the largest eager output magnitude (at least 1)
+NOT_EXPORTABLE = {
+    "knn": "a k-NN model's weights are its stored training set and its forward is a search over it; the "
+           "classify task post-processes its vote fractions differently from logits, which an exported graph "
+           "cannot tell apart. Run the checkpoint itself with `cvkit predict`",
+}
+
+
+@dataclass
+class Verification:
+    data: str  # where the inputs came from
+    batch_size: int
+    max_abs_diff: float
+    tolerance: float
+    top1_agreement: float | None  # fraction of samples with the same arg-max (classification-like outputs)
+    passed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    format: str
+    meta: ExportMeta
+    bytes: int
+    verification: Verification | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "format": self.format, "bytes": self.bytes, "opset": self.meta.opset,
+                "dynamic_batch": self.meta.batch_size is None, "input_size": list(self.meta.input_size),
+                "task": self.meta.task, "model": self.meta.model.name,
+                "verification": self.verification.to_dict() if self.verification else None}
+
+
+def export(weights: str | Path, fmt: str, output: str | Path | None = None, opset: int | None = None,
+           dynamic_batch: bool = False, verify: bool = True, tolerance: float = TOLERANCE,
+           verify_batch: int | None = None) -> ExportResult:
+    """Export checkpoint ``weights`` as ``fmt`` (``onnx`` or ``torchscript``) and return what was done.
+
+    Raises :class:`CvkitError` (nothing written) when verification finds outputs beyond ``tolerance``."""
+    from cvkit.checkpoint import load_model, versions
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if opset is not None and fmt != "onnx":
+        raise UsageError("--opset applies to --format onnx only")
+    weights = Path(weights)
+    task, model, ckpt = load_model(weights, "cpu")
+    if ckpt.model.name in NOT_EXPORTABLE:
+        raise CvkitError(f"{weights}: model {ckpt.model.name!r} cannot be exported: {NOT_EXPORTABLE[ckpt.model.name]}")
+    out = Path(output) if output is not None else weights.with_suffix(FORMATS[fmt])
+    if out.resolve() == weights.resolve():
+        raise UsageError(f"--output {out}: would overwrite the checkpoint")
+    input_size = (*task.default_input_size[:-2], ckpt.model.img_size, ckpt.model.img_size)
+    example = task.example_input(model, input_size)
+    if not isinstance(example, torch.Tensor):
+        raise CvkitError(f"{weights}: export needs a model that takes one batch tensor; {ckpt.task!r} models "
+                         f"take {type(example).__name__}")
+    with torch.no_grad():
+        leaves, spec = pytree.tree_flatten(model(example))
+    if not leaves or not all(isinstance(t, torch.Tensor) for t in leaves):
+        raise CvkitError(f"{weights}: export needs tensor outputs; the model returned {pytree.treespec_dumps(spec)}")
+    meta = ExportMeta(
+        task=ckpt.task, model=ckpt.model, info=ckpt.info, input_size=tuple(int(s) for s in example.shape[1:]),
+        batch_size=None if dynamic_batch else int(example.shape[0]), format=fmt,
+        output_spec=pytree.treespec_dumps(spec),
+        output_names=["output"] if len(leaves) == 1 else [f"output{i}" for i in range(len(leaves))],
+        opset=(opset or DEFAULT_OPSET) if fmt == "onnx" else None, source=weights.name, versions=versions(),
+    )
+    data = _to_onnx(model, example, meta) if fmt == "onnx" else _to_torchscript(model, example, meta)
+    check = None
+    if verify:
+        n = verify_batch or int(example.shape[0]) + 2
+        if n == example.shape[0]:
+            raise UsageError(f"verification batch {n} must differ from the export batch size")
+        check = verify_export(data, fmt, model, task, ckpt, n, tolerance)
+        if not check.passed:
+            raise CvkitError(
+                f"{out}: not written: the exported model differs from the eager one by {check.max_abs_diff:.3g} "
+                f"(tolerance {check.tolerance:.3g}) on {check.data}; --no-verify writes it anyway")
+    write_bytes(out, data)
+    return ExportResult(out, fmt, meta, len(data), check)
+
+
+def _to_onnx(model: nn.Module, example: torch.Tensor, meta: ExportMeta) -> bytes:
+    import onnx
+
+    buf = io.BytesIO()
+    axes = None
+    if meta.batch_size is None:
+        axes = {meta.input_name: {0: "batch"}, **{name: {0: "batch"} for name in meta.output_names}}
+    with warnings.catch_warnings():  # the TorchScript-based exporter warns that it is deprecated
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(model, (example,), buf, input_names=[meta.input_name], output_names=meta.output_names,
+                              dynamic_axes=axes, opset_version=meta.opset, do_constant_folding=True, dynamo=False)
+        except Exception as exc:
+            raise CvkitError(f"{meta.source}: ONNX export of {meta.model.name!r} failed (opset {meta.opset}): "
+                             f"{type(exc).__name__}: {_first_line(exc)}") from None
+    proto = onnx.load_model_from_string(buf.getvalue())
+    del proto.metadata_props[:]
+    for key, value in (("cvkit.json", meta.to_json()), ("task", meta.task), ("model", meta.model.name),
+                       ("classes", _json(meta.info.classes))):
+        prop = proto.metadata_props.add()
+        prop.key, prop.value = key, value
+    proto.producer_name = "cvkit"
+    return proto.SerializeToString()
+
+
+def _to_torchscript(model: nn.Module, example: torch.Tensor, meta: ExportMeta) -> bytes:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about Python control flow; verification decides
+        try:
+            traced = torch.jit.trace(model, (example,), check_trace=False, strict=False)
+        except Exception as exc:
+            raise CvkitError(f"{meta.source}: TorchScript tracing of {meta.model.name!r} failed: "
+                             f"{type(exc).__name__}: {_first_line(exc)}") from None
+    buf = io.BytesIO()
+    torch.jit.save(traced, buf, _extra_files={"cvkit.json": meta.to_json()})
+    return buf.getvalue()
+
+
+def verify_export(data: bytes, fmt: str, model: nn.Module, task: Any, ckpt: Any, n: int,
+                  tolerance: float = TOLERANCE) -> Verification:
+    """Run the exported bytes and the eager model on the same ``n`` inputs and compare every output."""
+    runner = open_exported(data=data, fmt=fmt)
+    x, source = sample_batch(task, ckpt, n, runner.meta.input_size)
+    with torch.no_grad():
+        ref = pytree.tree_leaves(model(x))
+        got = pytree.tree_leaves(runner(x))
+    if len(ref) != len(got) or any(a.shape != b.shape for a, b in zip(ref, got, strict=True)):
+        shapes = [tuple(t.shape) for t in got]
+        raise CvkitError(f"exported model returned outputs of shapes {shapes}, the eager model "
+                         f"{[tuple(t.shape) for t in ref]} (batch {n})")
+    diff = max(float((a.float() - b.float()).abs().max()) if a.numel() else 0.0 for a, b in zip(ref, got, strict=True))
+    scale = max([1.0] + [float(a.float().abs().max()) for a in ref if a.numel()])
+    top1 = None
+    logits = [(a, b) for a, b in zip(ref, got, strict=True) if a.ndim == 2 and a.shape[1] > 1]
+    if logits:
+        a, b = logits[0]
+        top1 = float((a.argmax(1) == b.argmax(1)).float().mean())
+    tol = tolerance * scale
+    return Verification(source, n, diff, tol, top1, diff <= tol)
+
+
+def sample_batch(task: Any, ckpt: Any, n: int, input_size: tuple[int, ...]) -> tuple[torch.Tensor, str]:
+    """``n`` preprocessed inputs: the checkpoint's dataset, else the task's embedded one, else random normal."""
+    from cvkit.data import load_split
+
+    attempts = [(ckpt.info.spec, s) for s in ("val", ckpt.info.split, "train")] if ckpt.info.spec else []
+    attempts += [(None, "val"), (None, "train")]  # the task's embedded dataset
+    for spec, split in dict.fromkeys(attempts):
+        try:
+            raw = load_split(task, spec, split)
+            dataset = task.dataset(raw, ckpt.model, train=False)
+            if len(dataset) == 0:
+                continue
+            batch = task.collate([dataset[i % len(dataset)] for i in range(n)])
+        except Exception as exc:  # a dataset that moved or cannot be read: try the next source
+            log.debug("verification data %s/%s unavailable: %s", spec, split, exc)
+            continue
+        x = batch.inputs
+        if isinstance(x, torch.Tensor) and tuple(x.shape[1:]) == tuple(input_size):
+            return x.float(), f"{min(n, len(dataset))} {split} image(s) of {raw.info.spec or spec}"
+    gen = torch.Generator().manual_seed(0)
+    return torch.randn(n, *input_size, generator=gen), "random normalised inputs (no dataset readable)"
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
