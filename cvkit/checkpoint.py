@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pickle
 import platform
-import zipfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,15 +113,15 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if path.is_dir():
         raise CvkitError(f"{path}: is a directory; pass a checkpoint file such as {path / 'best.pt'}")
     try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            raw = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        lines = [ln.strip() for ln in str(exc).splitlines() if "WeightsUnpickler error" in ln]
-        reason = lines[0].split(":", 1)[1].strip().split(" was not")[0].split(". ")[0][:160] if lines \
-            else "unsafe pickle"
         raise CvkitError(
-            f"{path}: refused to load: it is not a plain-data checkpoint and loading it could run code ({reason})"
+            f"{path}: refused to load: it is not a plain-data checkpoint and loading it could run code "
+            f"({_unpickler_reason(str(exc))})"
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+    except Exception as exc:  # torch raises many types for garbage (KeyError, RuntimeError, EOFError...)
         raise CvkitError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {_first_line(exc)})") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise CvkitError(f"{path}: not a cvkit checkpoint (no '{FORMAT}' marker); train one with `cvkit train`")
@@ -172,6 +172,13 @@ def load_model(path: str | Path, device: str | torch.device = "cpu", task: str |
         raise CvkitError(f"{path}: is a {ckpt.task!r} checkpoint, not {task!r}")
     t = get_task(ckpt.task)
     return t, build_model(t, ckpt, device), ckpt
+
+
+def _unpickler_reason(text: str) -> str:
+    """The one informative sentence of torch's weights-only refusal (what it would have had to import)."""
+    after = text.split("WeightsUnpickler error:", 1)[-1].strip()
+    first = after.splitlines()[0] if after else "unsafe pickle"
+    return first.split(" was not an allowed global")[0].split(". ")[0][:160]
 
 
 def _first_line(exc: BaseException) -> str:

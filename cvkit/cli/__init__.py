@@ -8,6 +8,7 @@ import sys
 from cvkit.cli import (  # noqa: F401  (each module registers its commands on the app)
     data_cmd,
     evaluate,
+    plugin_cmd,
     predict,
     tasks,
     train,

@@ -1,0 +1,1 @@
+complete --command cvkit --no-files --arguments "(env _CVKIT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) cvkit)" --condition "env _CVKIT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) cvkit"

@@ -1,0 +1,37 @@
+"""Shared fixtures: an isolated dataset cache, a CLI runner through a real subprocess, a trained digits model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    os.environ["CVKIT_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ["CVKIT_PROGRESS"] = "0"
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def cvkit(*args: str, input: str | None = None, check: bool = False, cwd: Path | None = None,
+          env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m cvkit ARGS`` in a subprocess (real exit codes, real pipes)."""
+    proc = subprocess.run([sys.executable, "-m", "cvkit", *args], input=input, capture_output=True, text=True,
+                          cwd=cwd, env={**os.environ, **(env or {})}, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"cvkit {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small MLP trained for 3 epochs on the embedded digits (about 5 s)."""
+    out = tmp_path_factory.mktemp("digits_run")
+    cvkit("train", "classify", "--epochs", "3", "--out", str(out), check=True)
+    return out
