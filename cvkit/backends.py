@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,7 +109,7 @@ def read_metadata(path: str | Path) -> ExportMeta:
         return ExportMeta.from_json(props[META_KEY], str(path))
     extra = {META_KEY: ""}
     try:
-        torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+        _jit_load(str(path), extra)
     except Exception as exc:
         raise CvkitError(f"{path}: not a readable TorchScript file ({type(exc).__name__}: {exc})") from None
     if not extra[META_KEY]:
@@ -142,18 +143,34 @@ class ExportedModel(nn.Module):
         x = images.detach().to(self.run_device, torch.float32).contiguous()
         fixed = self.meta.batch_size
         if fixed is None or x.shape[0] == fixed:
-            flat = self._run(x)
+            out = pytree.tree_unflatten(self._run(x), self._spec)
+        elif self.per_image:
+            out = [item for start in range(0, x.shape[0], fixed) for item in self._run_per_image(x, start, fixed)]
         else:
-            flat = self._run_chunks(x, fixed)
-        return pytree.tree_unflatten([t.to(device) for t in flat], self._spec)
+            out = pytree.tree_unflatten(self._run_chunks(x, fixed), self._spec)
+        return pytree.tree_map(lambda t: t.to(device) if isinstance(t, torch.Tensor) else t, out)
+
+    @property
+    def per_image(self) -> bool:
+        """Outputs are a list with one entry per image (torchvision detectors): chunks concatenate as lists."""
+        spec = self._spec
+        return spec.type is list and self.meta.batch_size is not None and spec.num_children == self.meta.batch_size
+
+    def _pad(self, x: torch.Tensor, start: int, size: int) -> tuple[torch.Tensor, int]:
+        chunk = x[start:start + size]
+        n = chunk.shape[0]
+        if n < size:  # pad with copies of the last image; their outputs are dropped
+            chunk = torch.cat([chunk, chunk[-1:].expand(size - n, *chunk.shape[1:])])
+        return chunk, n
+
+    def _run_per_image(self, x: torch.Tensor, start: int, size: int) -> list[Any]:
+        chunk, n = self._pad(x, start, size)
+        return pytree.tree_unflatten(self._run(chunk), self._spec)[:n]
 
     def _run_chunks(self, x: torch.Tensor, size: int) -> list[torch.Tensor]:
         parts: list[list[torch.Tensor]] = []
         for start in range(0, x.shape[0], size):
-            chunk = x[start:start + size]
-            n = chunk.shape[0]
-            if n < size:  # pad with copies of the last image; their outputs are dropped
-                chunk = torch.cat([chunk, chunk[-1:].expand(size - n, *chunk.shape[1:])])
+            chunk, n = self._pad(x, start, size)
             parts.append([t[:n] if t.ndim and t.shape[0] == size else t for t in self._run(chunk)])
         return [torch.cat([p[i] for p in parts]) for i in range(len(parts[0]))]
 
@@ -220,7 +237,7 @@ def open_exported(path: str | Path | None = None, data: bytes | None = None, fmt
         extra = {META_KEY: ""}
         try:
             src: Any = io.BytesIO(data) if data is not None else str(path)
-            module = torch.jit.load(src, map_location="cpu", _extra_files=extra)
+            module = _jit_load(src, extra)
         except Exception as exc:
             raise CvkitError(f"{where}: not a readable TorchScript file ({type(exc).__name__}: {exc})") from None
         if not extra[META_KEY]:
@@ -251,3 +268,9 @@ def load_exported(path: str | Path, task: str | None = None, device: str | torch
     if task is not None and task != model.meta.task:
         raise CvkitError(f"{path}: is an exported {model.meta.task!r} model, not {task!r}")
     return get_task(model.meta.task), model, model.meta.model, model.meta.info
+
+
+def _jit_load(source: Any, extra: dict[str, Any]) -> torch.jit.ScriptModule:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit.load's deprecation notice
+        return torch.jit.load(source, map_location="cpu", _extra_files=extra)

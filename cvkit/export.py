@@ -28,11 +28,6 @@ log = logging.getLogger(__name__)
 FORMATS = {"onnx": ".onnx", "torchscript": ".torchscript"}
 DEFAULT_OPSET = 17
 TOLERANCE = 1e-4  # max |exported - eager|, relative to the largest eager output magnitude (at least 1)
-NOT_EXPORTABLE = {
-    "knn": "a k-NN model's weights are its stored training set and its forward is a search over it; the "
-           "classify task post-processes its vote fractions differently from logits, which an exported graph "
-           "cannot tell apart. Run the checkpoint itself with `cvkit predict`",
-}
 
 
 @dataclass
@@ -43,6 +38,7 @@ class Verification:
     tolerance: float
     top1_agreement: float | None  # fraction of samples with the same arg-max (classification-like outputs)
     passed: bool
+    values: int = 0  # output values compared (0: every output was empty, e.g. a detector finding nothing)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -77,8 +73,6 @@ def export(weights: str | Path, fmt: str, output: str | Path | None = None, opse
         raise UsageError("--opset applies to --format onnx only")
     weights = Path(weights)
     task, model, ckpt = load_model(weights, "cpu")
-    if ckpt.model.name in NOT_EXPORTABLE:
-        raise CvkitError(f"{weights}: model {ckpt.model.name!r} cannot be exported: {NOT_EXPORTABLE[ckpt.model.name]}")
     out = Path(output) if output is not None else weights.with_suffix(FORMATS[fmt])
     if out.resolve() == weights.resolve():
         raise UsageError(f"--output {out}: would overwrite the checkpoint")
@@ -91,6 +85,9 @@ def export(weights: str | Path, fmt: str, output: str | Path | None = None, opse
         leaves, spec = pytree.tree_flatten(model(example))
     if not leaves or not all(isinstance(t, torch.Tensor) for t in leaves):
         raise CvkitError(f"{weights}: export needs tensor outputs; the model returned {pytree.treespec_dumps(spec)}")
+    if dynamic_batch and spec.type is list and spec.num_children == example.shape[0]:
+        raise UsageError(f"{weights}: {ckpt.model.name!r} returns one result per image, which an exported graph "
+                         "can only do for a fixed batch size; export without --dynamic-batch")
     meta = ExportMeta(
         task=ckpt.task, model=ckpt.model, info=ckpt.info, input_size=tuple(int(s) for s in example.shape[1:]),
         batch_size=None if dynamic_batch else int(example.shape[0]), format=fmt,
@@ -138,16 +135,30 @@ def _to_onnx(model: nn.Module, example: torch.Tensor, meta: ExportMeta) -> bytes
     return proto.SerializeToString()
 
 
+class _Flat(nn.Module):
+    """The model with its outputs flattened to a tuple of tensors (the tracer refuses lists of dicts); the
+    runner nests them back with the output spec kept in the metadata."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(pytree.tree_leaves(self.model(x)))
+
+
 def _to_torchscript(model: nn.Module, example: torch.Tensor, meta: ExportMeta) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about Python control flow; verification decides
         try:
-            traced = torch.jit.trace(model, (example,), check_trace=False, strict=False)
+            traced = torch.jit.trace(_Flat(model), (example,), check_trace=False, strict=False)
         except Exception as exc:
             raise CvkitError(f"{meta.source}: TorchScript tracing of {meta.model.name!r} failed: "
                              f"{type(exc).__name__}: {_first_line(exc)}") from None
     buf = io.BytesIO()
-    torch.jit.save(traced, buf, _extra_files={"cvkit.json": meta.to_json()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit.save's deprecation notice
+        torch.jit.save(traced, buf, _extra_files={"cvkit.json": meta.to_json()})
     return buf.getvalue()
 
 
@@ -166,12 +177,13 @@ def verify_export(data: bytes, fmt: str, model: nn.Module, task: Any, ckpt: Any,
     diff = max(float((a.float() - b.float()).abs().max()) if a.numel() else 0.0 for a, b in zip(ref, got, strict=True))
     scale = max([1.0] + [float(a.float().abs().max()) for a in ref if a.numel()])
     top1 = None
-    logits = [(a, b) for a, b in zip(ref, got, strict=True) if a.ndim == 2 and a.shape[1] > 1]
+    logits = [(a, b) for a, b in zip(ref, got, strict=True)  # one row of scores per sample
+              if a.ndim == 2 and a.shape[0] == n and a.shape[1] > 1 and a.is_floating_point()]
     if logits:
         a, b = logits[0]
         top1 = float((a.argmax(1) == b.argmax(1)).float().mean())
     tol = tolerance * scale
-    return Verification(source, n, diff, tol, top1, diff <= tol)
+    return Verification(source, n, diff, tol, top1, diff <= tol, sum(a.numel() for a in ref))
 
 
 def sample_batch(task: Any, ckpt: Any, n: int, input_size: tuple[int, ...]) -> tuple[torch.Tensor, str]:

@@ -43,8 +43,9 @@ def export_cmd(
     v = result.verification
     if v is not None:
         top1 = f", top-1 agreement {v.top1_agreement:.1%}" if v.top1_agreement is not None else ""
+        empty = "" if v.values else "; every output was empty, so nothing was compared"
         info(f"verified on {v.data} (batch {v.batch_size}): max |diff| {v.max_abs_diff:.3g} "
-             f"(tolerance {v.tolerance:.3g}){top1}")
+             f"(tolerance {v.tolerance:.3g}){top1}{empty}")
     else:
         info("not verified (--no-verify)")
     if not as_json:

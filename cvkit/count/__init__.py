@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cvkit.count.profile import Layer, profile
+from cvkit.count.profiler import Layer, profile
 from cvkit.count.report import CountReport
 from cvkit.count.resolve import Target, parse_input_size, resolve
 from cvkit.errors import CvkitError

@@ -63,6 +63,21 @@ def _attention(args: Sequence[Any], out: Any) -> int:
     return rows * keys * int(q.shape[-1]) + rows * keys * int(v.shape[-1])
 
 
+def _native_mha(args: Sequence[Any], out: Any) -> int:
+    """Fused ``nn.MultiheadAttention`` (eval fast path): q/k/v and output projections, then the attention."""
+    q, k = args[0], args[1]
+    e = int(q.shape[-1])
+    rows_q, rows_k = _numel(q.shape[:-1]), _numel(k.shape[:-1])
+    return rows_q * e * e * 2 + rows_k * e * e * 2 + rows_q * int(k.shape[-2]) * e * 2
+
+
+def _native_encoder_layer(args: Sequence[Any], out: Any) -> int:
+    """Fused ``nn.TransformerEncoderLayer`` (eval fast path): self-attention plus the two feed-forward layers."""
+    src, ffn_1 = args[0], args[15]
+    rows, e = _numel(src.shape[:-1]), int(src.shape[-1])
+    return rows * e * e * 4 + rows * int(src.shape[-2]) * e * 2 + rows * e * int(ffn_1.shape[0]) * 2
+
+
 def _formulas() -> dict[Any, Callable[[Sequence[Any], Any], int]]:
     table: dict[Any, Callable[[Sequence[Any], Any], int]] = {
         aten.convolution: _conv,
@@ -75,6 +90,8 @@ def _formulas() -> dict[Any, Callable[[Sequence[Any], Any], int]]:
         aten.mv: _mv,
         aten.addmv: _addmv,
         aten.dot: _dot,
+        aten._native_multi_head_attention: _native_mha,
+        aten._transformer_encoder_layer_fwd: _native_encoder_layer,
     }
     for name in dir(aten):
         if name.startswith("_scaled_dot_product") and not name.endswith("backward"):

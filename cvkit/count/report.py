@@ -7,7 +7,7 @@ from typing import Any
 
 from torch import nn
 
-from cvkit.count.profile import Layer
+from cvkit.count.profiler import Layer
 
 FLOPS_NOTE = "FLOPs = 2 x MACs (one multiply-accumulate is two floating-point operations)"
 

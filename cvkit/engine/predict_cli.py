@@ -7,7 +7,7 @@ from typing import Any
 
 from cvkit.console import info
 from cvkit.engine.predict import PredictStats, predict
-from cvkit.errors import CvkitError, UsageError
+from cvkit.errors import UsageError
 from cvkit.io.sources import expand_sources
 from cvkit.io.writers import make_writer
 
@@ -39,14 +39,13 @@ def run_predict(task: str | None, weights: Path, sources: list[str], fmt: str, o
 
 
 def _load(task: str | None, weights: Path, backend: str, device: Any) -> tuple[Any, Any, Any, Any]:
-    if weights.suffix == ".onnx" or backend == "onnxruntime":
-        if weights.suffix != ".onnx":
-            raise UsageError(f"--backend onnxruntime needs an exported .onnx model (got {weights}); run "
-                             "`cvkit export --weights CKPT --format onnx`")
-        try:
-            from cvkit.backends import load_exported
-        except ModuleNotFoundError:
-            raise CvkitError("the onnxruntime backend is not available in this installation") from None
+    from cvkit.backends import format_of, load_exported
+
+    exported = format_of(weights)
+    if backend == "onnxruntime" and exported != "onnx":
+        raise UsageError(f"--backend onnxruntime needs an exported .onnx model (got {weights}); run "
+                         "`cvkit export --weights CKPT --format onnx`")
+    if exported:
         return load_exported(weights, task, device)
     from cvkit.checkpoint import load_model
 

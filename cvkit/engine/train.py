@@ -138,6 +138,7 @@ def fit(run: Run, stop: _StopFlag) -> None:
     started = time.perf_counter()
     skips = SkipCounter(warn)
     if run.ckpt.epoch == 0 and run.ckpt.epoch_step == 0 and _fit_in_one_pass(run, skips):
+        cfg.epochs = 1
         result = _evaluate(run)
         run.ckpt.epoch = 1
         _end_epoch(run, result, {"epoch": 1, "step": 0}, time.perf_counter() - started, skips)

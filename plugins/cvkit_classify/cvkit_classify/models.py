@@ -82,8 +82,9 @@ def sample_cnn(img_size: int, num_classes: int, channels: int = 10, gap: bool = 
 class KNN(nn.Module):
     """k-nearest neighbours (L2) on pixels or on the features of a frozen ``backbone`` module.
 
-    ``fit`` stores the training set as buffers, so the memory bank lives in the checkpoint. The output is,
-    per class, the fraction of the k neighbours voting for it (ties broken by the nearer neighbour)."""
+    ``fit`` stores the training set as buffers, so the memory bank lives in the checkpoint. The output is the
+    log of, per class, the fraction of the k neighbours voting for it (ties broken by the nearer neighbour),
+    so that a softmax of the output gives back the vote fractions like any other classifier's logits."""
 
     def __init__(self, num_classes: int, k: int = 5, backbone: nn.Module | None = None) -> None:
         super().__init__()
@@ -112,7 +113,7 @@ class KNN(nn.Module):
         # nearer neighbours add a tiny extra weight so that ties go to the closest one
         weight = 1.0 + 1e-3 / (1.0 + dist)
         votes.scatter_add_(1, self.bank_labels[idx], weight)
-        return votes / votes.sum(1, keepdim=True)
+        return (votes / votes.sum(1, keepdim=True)).clamp_min(1e-12).log()
 
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any, **kwargs: Any) -> None:
         for name in ("bank", "bank_labels"):

@@ -72,8 +72,7 @@ class ClassifyTask(Task):
         return {"loss": F.cross_entropy(logits, batch.targets)}
 
     def predict_step(self, model: nn.Module, batch: Batch) -> list[dict[str, Any]]:
-        out = model(batch.inputs).float()
-        probs = out if isinstance(_unwrap(model), models.KNN) else out.softmax(1)
+        probs = model(batch.inputs).float().softmax(1)
         scores, idx = probs.topk(min(TOPK, probs.shape[1]), dim=1)
         return [{"topk": list(zip(i.tolist(), s.tolist(), strict=True))} for i, s in zip(idx, scores, strict=True)]
 

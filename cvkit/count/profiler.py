@@ -127,12 +127,16 @@ def profile(model: nn.Module, example: Any) -> tuple[list[Layer], Any]:
     for m in model.modules():
         handles.append(m.register_forward_pre_hook(pre))
         handles.append(m.register_forward_hook(post))
+    fastpath = torch.backends.mha.get_fastpath_enabled()
     try:
         model.eval()
+        # the fused attention kernels would hide the projections (and their modules) from the table
+        torch.backends.mha.set_fastpath_enabled(False)
         with torch.no_grad(), _Dispatch(state, fields):
             fields.seed(example)
             output = call_model(model, example)
     finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
         for h in handles:
             h.remove()
     return _assign_params(model, state.frames, names), output
