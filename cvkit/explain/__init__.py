@@ -7,17 +7,19 @@ images of the ``query_split`` split from ``ctx.load_split``). Layer names are do
 as ``cvkit count-params --per-layer`` and :func:`list_layers` print them. Any classification ``nn.Module``
 returning logits ``(B, C)`` works, on CPU or CUDA.
 
-Option keys read from ``ctx.options`` (None or absent = default). ``target`` is a class name or index; without
+Option keys read from ``ctx.options`` (None or absent = default; strings such as "8" or "true" from a command
+line are converted to the default's type). ``target`` is a class name or index; without
 it, kinds explain the predicted class (adversarial: attack untargeted; class-model: the first ``max_classes``
 classes). Epsilons are in pixel units (images in [0, 1]).
 
 ==============  ==========================================================================================
 kind            layer (``ctx.layer``) and option keys with defaults
 ==============  ==========================================================================================
-filters         layer: first Conv2d (any conv with a 4-D weight); max_filters=256, max_channels=32
-activations     layer: first Conv2d (any layer); max_channels=256; count=4, query_split="val"
-saliency        target=predicted; count=4, query_split="val"
-occlusion       patch=max(2, img_size // 8), stride=max(1, patch // 2), target=predicted
+filters         layer: first Conv2d (any conv; without convs, the first Linear's rows drawn as images);
+                max_filters=256, max_channels=32
+activations     layer: first Conv2d, else first Linear (any layer); max_channels=256
+saliency        target=predicted
+occlusion       patch=max(2, img_size // 4), stride=max(1, patch // 4), target=predicted
 cam             layer: the maps the global-average-pool + linear head reads (found automatically);
                 target=predicted. Fails clearly when the model has no such head (use gradcam)
 gradcam         layer: last Conv2d; target=predicted
@@ -27,13 +29,14 @@ neighbors       layer: penultimate; split="train" (the images searched), k=5, ma
 adversarial     epsilon=0.03, steps=10 (PGD), alpha=2.5 * epsilon / steps, target=None (untargeted),
                 max_epsilon=0.5 and search=8 (bisection steps) for the smallest flipping epsilon
 class-model     target=None (first max_classes=10 classes), iterations=200, lr=0.1, l2=1e-3,
-                jitter=max(1, img_size // 16), blur_every=4, blur_sigma=0.5, seed=0
-dream           layer: middle Conv2d; octaves=3, octave_scale=1.4, iterations=10 (per octave), lr=0.05,
-                jitter=max(1, img_size // 16), seed=0
-inversion       layer: middle Conv2d; iterations=200, lr=0.05 (Adam), tv=0.05, seed=0
+                jitter=max(1, img_size // 16), blur_every=4, blur_sigma=0.5, grey=False, seed=0
+dream           layer: middle Conv2d (middle hidden Linear without convs); octaves=3, octave_scale=1.4,
+                iterations=10 (per octave), lr=0.05, jitter=max(1, img_size // 16), grey=False, seed=0
+inversion       layer: middle Conv2d (as dream); iterations=200, lr=0.05 (Adam), tv=0.05, grey=False, seed=0
 ==============  ==========================================================================================
 
 Every per-input kind also reads ``count`` (4) and ``query_split`` ("val") when no SOURCE is given.
+``grey`` (true/false) keeps synthesised images grey (R = G = B), for models trained on grey images.
 """
 
 from __future__ import annotations

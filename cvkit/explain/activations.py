@@ -13,7 +13,7 @@ import torch
 
 from cvkit.explain import render
 from cvkit.explain.context import ExplainContext
-from cvkit.explain.layers import capture, first_conv
+from cvkit.explain.layers import capture, first_layer
 
 TILE = 32
 
@@ -56,7 +56,7 @@ def activation_grid(maps: np.ndarray, max_channels: int = 256) -> tuple[np.ndarr
 
 
 def run(ctx: ExplainContext) -> list[Path]:
-    layer = ctx.layer or first_conv(ctx.model)
+    layer = ctx.layer or first_layer(ctx.model)
     paths: list[Path] = []
     dead_everywhere: set[int] | None = None
     for i, (source, x) in enumerate(ctx.query_inputs("activations")):

@@ -50,6 +50,10 @@ class ExplainContext:
             return default
         if default is None or isinstance(default, str):
             return value
+        if isinstance(default, bool) and isinstance(value, str):
+            if value.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise UsageError(f"option {key}={value!r}: expected true or false")
+            return value.lower() in ("1", "true", "yes", "on")
         try:
             return type(default)(value)
         except (TypeError, ValueError) as exc:
@@ -115,6 +119,15 @@ class ExplainContext:
         return (arr * 255.0 + 0.5).astype(np.uint8)
 
     # -------------------------------------------------------------------- inputs
+    def input_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of a model input: the first SOURCE's, else channels of the first Conv2d (or of the
+        normalisation) at ``img_size``."""
+        if self.inputs:
+            return tuple(self.inputs[0][1].shape)
+        conv = next((m for m in self.model.modules() if isinstance(m, nn.Conv2d)), None)
+        channels = conv.in_channels if conv is not None else (len(self.mean) if len(self.mean) > 1 else 3)
+        return (channels, self.img_size, self.img_size)
+
     def query_inputs(self, kind: str) -> list[tuple[str, torch.Tensor]]:
         """The SOURCE images, or when none were given the first ``count`` images of the ``query_split`` split."""
         if self.inputs:

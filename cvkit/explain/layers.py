@@ -58,17 +58,33 @@ def first_conv(model: nn.Module) -> str:
     return _conv_at(model, "first")
 
 
-def middle_conv(model: nn.Module) -> str:
-    return _conv_at(model, "middle")
-
-
 def last_conv(model: nn.Module) -> str:
     return _conv_at(model, "last")
 
 
+def linears(model: nn.Module) -> list[tuple[str, nn.Linear]]:
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+
+
+def first_layer(model: nn.Module) -> str:
+    """The first Conv2d, or for a model without convolutions the first Linear."""
+    found = convs(model) or linears(model)
+    if not found:
+        raise CvkitError(f"the model ({type(model).__name__}) has no Conv2d or Linear layer; pass --layer NAME")
+    return found[0][0]
+
+
+def middle_layer(model: nn.Module) -> str:
+    """The middle Conv2d, or for a model without convolutions the middle hidden Linear (not the head)."""
+    found = convs(model) or linears(model)[:-1]
+    if not found:
+        raise CvkitError(f"the model ({type(model).__name__}) has no hidden Conv2d or Linear layer; pass --layer")
+    return found[(len(found) - 1) // 2][0]
+
+
 def last_linear(model: nn.Module) -> tuple[str, nn.Linear] | None:
     """The classifier head: the last ``nn.Linear`` in registration order (None when there is none)."""
-    found = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    found = linears(model)
     return found[-1] if found else None
 
 

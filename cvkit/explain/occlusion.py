@@ -28,7 +28,7 @@ def occlusion_map(
     model: torch.nn.Module,
     x: torch.Tensor,
     target: int | None = None,
-    patch: int = 4,
+    patch: int = 8,
     stride: int = 2,
     batch: int = 64,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -72,8 +72,8 @@ def occlusion_map(
 
 
 def run(ctx: ExplainContext) -> list[Path]:
-    patch = int(ctx.opt("patch", max(2, ctx.img_size // 8)))
-    stride = int(ctx.opt("stride", max(1, patch // 2)))
+    patch = int(ctx.opt("patch", max(2, ctx.img_size // 4)))
+    stride = int(ctx.opt("stride", max(1, patch // 4)))
     paths: list[Path] = []
     for i, (source, x) in enumerate(ctx.query_inputs("occlusion")):
         x = x.to(ctx.device)

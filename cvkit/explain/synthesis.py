@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from cvkit.explain import render
 from cvkit.explain.context import ExplainContext
-from cvkit.explain.layers import convs, first_tensor, frozen, get_layer, logits, middle_conv
+from cvkit.explain.layers import first_tensor, frozen, get_layer, logits, middle_layer
 
 log = logging.getLogger(__name__)
 Clamp = Callable[[torch.Tensor], torch.Tensor]
@@ -125,7 +125,7 @@ def dream(model: torch.nn.Module, x: torch.Tensor, layer: str, clamp: Clamp, oct
                 with torch.no_grad():
                     layer_output(model, F.interpolate(base, size=s, mode="bilinear", align_corners=False), layer)
                 usable.append(s)
-            except RuntimeError as exc:
+            except Exception as exc:  # noqa: BLE001 - models reject sizes with assertions, value or runtime errors
                 log.info("dream: skipping octave %s: %s", s, exc)
         if (h, w) not in usable:
             usable.append((h, w))
@@ -186,25 +186,21 @@ def invert(model: torch.nn.Module, x: torch.Tensor, layer: str, clamp: Clamp, it
 
 # ---------------------------------------------------------------------------------------------- kinds
 def _clamp(ctx: ExplainContext) -> Clamp:
-    """Clamp normalised images to the pixel range [0, 1]."""
+    """Keep normalised images inside the pixel range [0, 1]; with the ``grey`` option also make R = G = B
+    (for models trained on grey images, whose colour directions are otherwise unconstrained)."""
+    grey = bool(ctx.opt("grey", False))
 
     def clamp(x: torch.Tensor) -> torch.Tensor:
-        zeros = torch.zeros(1, x.shape[1], 1, 1, device=x.device, dtype=x.dtype)
-        return torch.max(torch.min(x, ctx.from_raw(zeros + 1)), ctx.from_raw(zeros))
+        raw = ctx.to_raw(x).clamp(0, 1)
+        if grey:
+            raw = raw.mean(1, keepdim=True).expand_as(raw)
+        return ctx.from_raw(raw)
 
     return clamp
 
 
-def _input_shape(ctx: ExplainContext) -> tuple[int, int, int]:
-    if ctx.inputs:
-        return tuple(ctx.inputs[0][1].shape)
-    found = convs(ctx.model)
-    channels = found[0][1].in_channels if found else (len(ctx.mean) if len(ctx.mean) > 1 else 3)
-    return (channels, ctx.img_size, ctx.img_size)
-
-
 def run_class_model(ctx: ExplainContext) -> list[Path]:
-    shape = _input_shape(ctx)
+    shape = ctx.input_shape()
     with torch.no_grad():
         num_classes = logits(ctx.model, torch.zeros(1, *shape, device=ctx.device)).shape[1]
     target = ctx.target(num_classes)
@@ -221,7 +217,7 @@ def run_class_model(ctx: ExplainContext) -> list[Path]:
 
 
 def run_dream(ctx: ExplainContext) -> list[Path]:
-    layer = ctx.layer or middle_conv(ctx.model)
+    layer = ctx.layer or middle_layer(ctx.model)
     paths: list[Path] = []
     for i, (source, x) in enumerate(ctx.query_inputs("dream")):
         img, numbers = dream(
@@ -239,7 +235,7 @@ def run_dream(ctx: ExplainContext) -> list[Path]:
 
 
 def run_inversion(ctx: ExplainContext) -> list[Path]:
-    layer = ctx.layer or middle_conv(ctx.model)
+    layer = ctx.layer or middle_layer(ctx.model)
     paths: list[Path] = []
     for i, (source, x) in enumerate(ctx.query_inputs("inversion")):
         img, numbers = invert(ctx.model, x.to(ctx.device), layer, _clamp(ctx), int(ctx.opt("iterations", 200)),

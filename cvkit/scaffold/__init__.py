@@ -14,7 +14,8 @@ TEMPLATE = Path(__file__).parent / "template"
 def new_plugin(name: str, out: Path) -> Path:
     """Render the template for task ``name`` into ``out`` (which must not exist or be empty)."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-        raise UsageError(f"plugin name {name!r}: use lower-case letters, digits and underscores, starting with a letter")
+        raise UsageError(f"plugin name {name!r}: use lower-case letters, digits and underscores, starting "
+                         "with a letter")
     if out.exists() and any(out.iterdir()):
         raise UsageError(f"--out {out}: folder exists and is not empty")
     package = f"cvkit_{name}"
