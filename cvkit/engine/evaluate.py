@@ -32,7 +32,7 @@ class EvalResult:
 def evaluate_model(task: Task, model: nn.Module, dataset: TaskDataset, device: torch.device, batch_size: int,
                    workers: int = 0, skip_bad: bool = False, metric: str | None = None,
                    dist: DistContext | None = None, amp_dtype: torch.dtype | None = None,
-                   show_progress: bool = True) -> EvalResult:
+                   show_progress: bool = True, skips: SkipCounter | None = None) -> EvalResult:
     """Each rank predicts a disjoint share of the split; evaluator states are gathered so that every sample
     counts exactly once (no padded duplicates), and the metrics are computed identically on every rank."""
     dist = dist or DistContext()
@@ -41,7 +41,7 @@ def evaluate_model(task: Task, model: nn.Module, dataset: TaskDataset, device: t
     sampler = EpochSampler(len(dataset), shuffle=False, rank=dist.rank, world=dist.world, pad=False)
     loader = make_loader(dataset, task.collate, batch_size, sampler, workers, skip_bad,
                          pin_memory=device.type == "cuda")
-    skips = SkipCounter(warn)
+    skips = skips or SkipCounter(warn)
     model.eval()
     seen = 0
     with torch.no_grad(), progress_bar("eval", len(loader), enabled=show_progress and dist.is_main) as bar:

@@ -139,7 +139,7 @@ def fit(run: Run, stop: _StopFlag) -> None:
     skips = SkipCounter(warn)
     if run.ckpt.epoch == 0 and run.ckpt.epoch_step == 0 and _fit_in_one_pass(run, skips):
         cfg.epochs = 1
-        result = _evaluate(run)
+        result = _evaluate(run, skips)
         run.ckpt.epoch = 1
         _end_epoch(run, result, {"epoch": 1, "step": 0}, time.perf_counter() - started, skips)
         _finish(run, started, skips)
@@ -208,7 +208,7 @@ def fit(run: Run, stop: _StopFlag) -> None:
         row.update({f"train_{k}": v / n for k, v in sums.items()})
         row["data_wait"] = wait / train_time if train_time > 0 else 0.0
         ck.epoch, ck.epoch_step, ck.partial = epoch + 1, 0, None
-        result = _evaluate(run, amp_dtype)
+        result = _evaluate(run, skips, amp_dtype)
         _end_epoch(run, result, row, train_time, skips, optimizer, scheduler, scaler)
         if dist.any(stop.requested) and epoch + 1 < cfg.epochs:
             raise Interrupted(run.out / "last.pt")
@@ -253,9 +253,9 @@ def _fit_in_one_pass(run: Run, skips: SkipCounter) -> bool:
     return run.task.fit(run.model, batches())
 
 
-def _evaluate(run: Run, amp_dtype: torch.dtype | None = None) -> EvalResult:
+def _evaluate(run: Run, skips: SkipCounter, amp_dtype: torch.dtype | None = None) -> EvalResult:
     return evaluate_model(run.task, run.module, run.val_set, run.device, run.cfg.batch_size, run.cfg.workers,
-                          run.cfg.skip_bad, dist=run.dist, amp_dtype=amp_dtype)
+                          run.cfg.skip_bad, dist=run.dist, amp_dtype=amp_dtype, skips=skips)
 
 
 def _end_epoch(run: Run, result: EvalResult, row: dict[str, Any], seconds: float, skips: SkipCounter,
