@@ -74,7 +74,8 @@ class SafeDataset(torch.utils.data.Dataset):
         index, seed = key if isinstance(key, tuple) else (key, None)
         if seed is not None:
             seed %= 2**63
-            torch.manual_seed(seed)
+            # the CPU generator alone: torch.manual_seed also walks every accelerator backend (~40x slower)
+            torch.random.default_generator.manual_seed(seed)
             random.seed(seed)
             np.random.seed(seed % 2**32)
         try:

@@ -19,21 +19,25 @@ from cvkit.io.sources import expand_sources
 BASIC = ("predictions", "dataset", "curves", "confusion")
 
 
-def run_visualize(kind: str, sources: list[str], weights: Path | None, out: Path, data: str | None, split: str,
-                  run: Path | None, limit: int, layer: str | None, list_layers: bool, target: str | None,
+def run_visualize(kind: str, sources: list[str], weights: Path | None, out: Path, data: str | None,
+                  split: str | None,
+                  run: Path | None, limit: int | None, layer: str | None, list_layers: bool, target: str | None,
                   options: list[str], device: str, task: str | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
+    if kind not in BASIC:
+        from cvkit.explain.run import run_explain
+
+        return run_explain(kind, sources, weights, out, data, split, layer, list_layers, target, options, device,
+                           limit)
+    split = split or "val"
+    limit = limit or 16
     if kind == "curves":
         return _curves(weights, run, data, split, out, device)
     if kind == "dataset":
         return _dataset(weights, task, data, split, limit, out)
     if kind == "predictions":
         return _predictions(weights, sources, data, split, limit, out, device)
-    if kind == "confusion":
-        return _confusion(weights, data, split, out, device)
-    from cvkit.explain_cli import run_explain
-
-    return run_explain(kind, sources, weights, out, data, split, layer, list_layers, target, options, device)
+    return _confusion(weights, data, split, out, device)
 
 
 def tile(images: list[np.ndarray], cols: int | None = None, cell: int = 192) -> np.ndarray:

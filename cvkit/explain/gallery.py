@@ -11,6 +11,7 @@ AdamW for a few epochs on the CPU (about a minute), then each kind writes its PN
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shutil
 import tempfile
@@ -121,7 +122,20 @@ def main(argv: list[str] | None = None) -> None:
             t = time.time()
             pngs = [p for p in KINDS[kind](ctx) if p.suffix == ".png"]
             shutil.copyfile(pngs[0], args.out / f"{kind}.png")
-        log.info("%-12s %5.1f s  %s", kind, time.time() - t, args.out / f"{kind}.png")
+            numbers = json.loads(pngs[0].with_suffix(".json").read_text())
+        log.info("%-12s %5.1f s  %s  %s", kind, time.time() - t, args.out / f"{kind}.png", _summary(numbers))
+
+
+def _summary(numbers: dict) -> str:
+    """The scalar numbers of a sidecar (one level of nesting), for the log."""
+    parts = []
+    for key, value in numbers.items():
+        if key in ("image", "kind", "source") or isinstance(value, list):
+            continue
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if not isinstance(v, (list, dict))}
+        parts.append(f"{key}={value}")
+    return " ".join(parts)
 
 
 if __name__ == "__main__":

@@ -46,20 +46,12 @@ def convs(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
     return [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
 
 
-def _conv_at(model: nn.Module, pick: str) -> str:
+def last_conv(model: nn.Module) -> str:
+    """The last Conv2d in registration order (Grad-CAM's default layer)."""
     found = convs(model)
     if not found:
         raise CvkitError(f"the model ({type(model).__name__}) has no Conv2d layer; pass --layer NAME")
-    index = {"first": 0, "middle": (len(found) - 1) // 2, "last": -1}[pick]
-    return found[index][0]
-
-
-def first_conv(model: nn.Module) -> str:
-    return _conv_at(model, "first")
-
-
-def last_conv(model: nn.Module) -> str:
-    return _conv_at(model, "last")
+    return found[-1][0]
 
 
 def linears(model: nn.Module) -> list[tuple[str, nn.Linear]]:
@@ -95,8 +87,9 @@ def capture(model: nn.Module, names: list[str], inputs: bool = False) -> Iterato
     The recorded tensors stay in the autograd graph, so gradients can be taken with respect to them."""
     store: dict[str, torch.Tensor] = {}
     handles = []
+    modules = dict(model.named_modules())
     for name in names:
-        module = get_layer(model, name)
+        module = modules[name] if name in modules and name else get_layer(model, name)
 
         def hook(_m: nn.Module, args: tuple, out: Any, name: str = name) -> None:
             value = first_tensor(args) if inputs else first_tensor(out)

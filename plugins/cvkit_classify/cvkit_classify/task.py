@@ -51,7 +51,7 @@ class ClassifyTask(Task):
         return ImageDataset.from_raw(raw, train_transform(model) if train else eval_transform(model))
 
     def predict_dataset(self, sources: list[str], model: ModelConfig, info: DatasetInfo) -> TaskDataset:
-        return ImageDataset(info, sources, None, eval_transform(model))
+        return ImageDataset(info, sources, None, eval_transform(model), cache=False)
 
     def collate(self, samples: list[Any]) -> Batch:
         images, labels, meta = zip(*samples, strict=True)

@@ -1,0 +1,206 @@
+"""Speed benchmarks: every figure is a ratio against a baseline measured in the same run.
+
+    .venv/bin/python benchmarks/speed.py [--quick] [--only NAME ...] [--json FILE]
+
+Prints a table (measure, value, baseline, ratio, target, pass/fail). Runs on CPU, or on a CUDA GPU when one
+is present (predict then uses the GPU, and the ceiling process runs bf16 autocast)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+CVKIT = [PY, "-m", "cvkit"]
+
+
+@dataclass
+class Row:
+    measure: str
+    value: float
+    baseline: float
+    ratio: float
+    target: str
+    ok: bool
+    note: str = ""
+
+
+def run(cmd: list[str], stdin: str | None = None, env: dict[str, str] | None = None) -> tuple[float, str]:
+    """Wall time of a whole process (start-up included) and its stderr."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    took = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
+    return took, proc.stderr
+
+
+def best_of(n: int, fn: Callable[[], float]) -> float:
+    return min(fn() for _ in range(n))
+
+
+# --------------------------------------------------------------------------- fixtures
+def make_jpegs(folder: Path, n: int, size: int = 256) -> Path:
+    import cv2
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        img = cv2.GaussianBlur(rng.integers(0, 255, (size, size, 3), dtype=np.uint8), (0, 0), 3)
+        cv2.imwrite(str(folder / f"img_{i:05d}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return folder
+
+
+def make_checkpoint(path: Path, model: str, img_size: int, classes: int = 10) -> Path:
+    from cvkit.checkpoint import Checkpoint, save_checkpoint
+    from cvkit.plugin import get_task
+    from cvkit.task import DatasetInfo, ModelConfig
+
+    task = get_task("classify")
+    info = DatasetInfo("bench", "imagefolder", "imagefolder:/nonexistent", "val", [f"c{i}" for i in range(classes)])
+    cfg = ModelConfig(model, img_size)
+    net = task.build_model(cfg, info)
+    save_checkpoint(Checkpoint("classify", cfg, info, net.state_dict()), path)
+    return path
+
+
+CEILING = """
+import sys, time, torch
+from cvkit.checkpoint import load_model
+task, model, ckpt = load_model(sys.argv[1], "cuda" if torch.cuda.is_available() else "cpu")
+dev = next(model.parameters()).device
+n, bs, s = int(sys.argv[2]), int(sys.argv[3]), ckpt.model.img_size
+model = model.to(memory_format=torch.channels_last)
+x = torch.randn(n, 3, s, s).contiguous(memory_format=torch.channels_last)
+with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+    for i in range(0, n, bs):
+        model(x[i:i + bs].to(dev)).float().softmax(1).topk(5)
+"""
+
+NAIVE = """
+import sys, glob, torch
+from PIL import Image
+from torchvision import transforms as T
+from cvkit.checkpoint import load_model
+task, model, ckpt = load_model(sys.argv[1], "cuda" if torch.cuda.is_available() else "cpu")
+dev = next(model.parameters()).device
+s = ckpt.model.img_size
+norm = T.Normalize(ckpt.model.mean, ckpt.model.std)
+tf = T.Compose([T.Resize(round(s / 0.875)), T.CenterCrop(s), T.ToTensor(), norm])
+with torch.no_grad():
+    for path in sorted(glob.glob(sys.argv[2] + "/*.jpg")):
+        x = tf(Image.open(path).convert("RGB"))[None].to(dev)
+        model(x).softmax(1).topk(5)
+"""
+
+
+# --------------------------------------------------------------------------- measures
+def startup(tmp: Path, quick: bool) -> list[Row]:
+    help_t = best_of(5, lambda: run(CVKIT + ["--help"])[0])
+    tasks_t = best_of(5, lambda: run(CVKIT + ["tasks", "--json"])[0])
+    torch_t = best_of(3, lambda: run([PY, "-c", "import torch"])[0])
+    return [Row("start-up: cvkit --help (s)", help_t, torch_t, help_t / torch_t, "<= 0.25 x import torch",
+                help_t / torch_t <= 0.25),
+            Row("start-up: cvkit tasks (s)", tasks_t, torch_t, tasks_t / torch_t, "<= 0.25 x import torch",
+                tasks_t / torch_t <= 0.25)]
+
+
+def predict_throughput(tmp: Path, quick: bool) -> list[Row]:
+    n = 128 if quick else 512
+    images = make_jpegs(tmp / "jpegs", n)
+    ckpt = make_checkpoint(tmp / "resnet18.pt", "resnet18", 224)
+    ours, _ = run(CVKIT + ["predict", "--weights", str(ckpt), str(images), "--output", str(tmp / "p.jsonl"),
+                           "--batch-size", "16", "--workers", "1"])
+    ceiling, _ = run([PY, "-c", CEILING, str(ckpt), str(n), "16"])
+    naive, _ = run([PY, "-c", NAIVE, str(ckpt), str(images)])
+    rows = [Row("predict resnet18@224 vs compute ceiling (img/s)", n / ours, n / ceiling, ceiling / ours,
+                ">= 0.85", ceiling / ours >= 0.85, f"{n} JPEGs, whole processes"),
+            Row("predict resnet18@224 vs naive per-image loop (img/s)", n / ours, n / naive, naive / ours,
+                ">= 1.25", naive / ours >= 1.25)]
+    onnx = tmp / "resnet18.onnx"
+    run(CVKIT + ["export", "--weights", str(ckpt), "--format", "onnx", "--dynamic-batch", "--output", str(onnx),
+                 "--no-verify"])
+    ort, _ = run(CVKIT + ["predict", "--weights", str(onnx), str(images), "--backend", "onnxruntime",
+                          "--output", str(tmp / "o.jsonl"), "--batch-size", "16", "--workers", "1"])
+    rows.append(Row("predict --backend onnxruntime vs torch eager (img/s)", n / ort, n / ours, ours / ort,
+                    ">= 1.15", ours / ort >= 1.15))
+    return rows
+
+
+def streaming(tmp: Path, quick: bool) -> list[Row]:
+    n_big = 20_000 if quick else 100_000
+    ckpt = make_checkpoint(tmp / "mlp.pt", "mlp", 16)
+    from cvkit.data import load_split
+    from cvkit.plugin import get_task
+
+    files = load_split(get_task("classify"), "builtin:digits", "val").sources
+    results = {}
+    for n in (n_big // 10, n_big):
+        listing = "\n".join(files[i % len(files)] for i in range(n)) + "\n"
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        took, _ = run([*CVKIT, "predict", "--weights", str(ckpt), "-", "--output", str(tmp / f"s{n}.jsonl"),
+                       "--batch-size", "64"], stdin=listing)
+        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        lines = sum(1 for _ in open(tmp / f"s{n}.jsonl"))
+        assert lines == n, (lines, n)
+        results[n] = (took, max(rss, before) / 1024)
+    (_, rss_small), (t_big, rss_big) = results[n_big // 10], results[n_big]
+    return [Row(f"streaming predict: peak RSS at {n_big:,} vs {n_big // 10:,} inputs (MiB)", rss_big, rss_small,
+                rss_big / rss_small, "<= 1.2 (constant memory)", rss_big / rss_small <= 1.2,
+                f"{n_big / t_big:.0f} inputs/s")]
+
+
+def data_wait(tmp: Path, quick: bool) -> list[Row]:
+    import csv
+
+    rows = []
+    for task, extra in (("classify", []),):
+        out = tmp / f"train-{task}"
+        run(CVKIT + ["train", task, "--epochs", "2" if quick else "5", "--out", str(out), *extra])
+        with open(out / "metrics.csv", newline="") as fh:
+            waits = [float(r["data_wait"]) for r in csv.DictReader(fh)]
+        mean = sum(waits) / len(waits)
+        rows.append(Row(f"training data wait, {task} default (fraction of step time)", mean, 1.0, mean, "< 0.10",
+                        mean < 0.10))
+    return rows
+
+
+MEASURES: dict[str, Callable[[Path, bool], list[Row]]] = {
+    "startup": startup, "predict": predict_throughput, "streaming": streaming, "data_wait": data_wait,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller inputs (a smoke run)")
+    parser.add_argument("--only", nargs="*", choices=sorted(MEASURES), help="run only these measures")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON")
+    args = parser.parse_args()
+    os.environ.setdefault("CVKIT_PROGRESS", "0")
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="cvkit-bench-") as tmp:
+        os.environ.setdefault("CVKIT_CACHE", str(Path(tmp) / "cache"))
+        for name in args.only or MEASURES:
+            rows += MEASURES[name](Path(tmp), args.quick)
+    width = max(len(r.measure) for r in rows)
+    print(f"{'measure':<{width}}  {'value':>10}  {'baseline':>10}  {'ratio':>7}  {'target':<26} result")
+    for r in rows:
+        print(f"{r.measure:<{width}}  {r.value:>10.3f}  {r.baseline:>10.3f}  {r.ratio:>7.3f}  {r.target:<26} "
+              f"{'pass' if r.ok else 'FAIL'}{('  ' + r.note) if r.note else ''}")
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2))
+
+
+if __name__ == "__main__":
+    main()
