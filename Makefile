@@ -26,6 +26,7 @@ test: lint
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests
 
 bench: setup
+	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python -m pytest -q -m bench -p no:cacheprovider -s tests
 
 demo: setup

@@ -10,7 +10,6 @@ import torch
 from cvkit.io.images import read_image
 from cvkit.task import DatasetInfo, RawSplit, TaskDataset
 
-
 CACHE_BYTES = 256 * 2**20  # decoded images kept in memory per dataset (small datasets are decoded once)
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from cvkit_classify.datasets import BUILTINS, FORMATS, DigitsBuiltin, ImageFolderFormat, ImageNetFormat
-from cvkit_classify.datasets.digits import to_uint8
-from cvkit_classify.datasets.imagenet import parse_ground_truth, parse_synset_mapping, parse_val_solution
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cvkit.errors import BadInput, CvkitError, UsageError
+from cvkit_classify.datasets import BUILTINS, FORMATS, DigitsBuiltin, ImageFolderFormat, ImageNetFormat
+from cvkit_classify.datasets.digits import to_uint8
+from cvkit_classify.datasets.imagenet import parse_ground_truth, parse_synset_mapping, parse_val_solution
 from tests.plugins.classify.fixtures import (
     SYNSETS,
     leaf_ids,

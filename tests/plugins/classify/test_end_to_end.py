@@ -77,3 +77,17 @@ def test_save_vis_and_visualize(digits_run: Path, tmp_path: Path) -> None:
     cvkit("visualize", "confusion", "--weights", str(digits_run / "best.pt"), "--out", str(out), check=True)
     cm = np.array(json.loads((out / "confusion.json").read_text())["matrix"])
     assert cm.shape == (10, 10) and cm.sum() == 360
+
+
+def test_visualize_explain_kind_and_layers(digits_run: Path, tmp_path: Path) -> None:
+    img = sorted((digits_val_dir(digits_run) / "4").glob("*.png"))[0]
+    out = tmp_path / "sal"
+    proc = cvkit("visualize", "saliency", str(img), "--weights", str(digits_run / "best.pt"), "--out", str(out),
+                 check=True)
+    pngs = [Path(p) for p in proc.stdout.split() if p.endswith(".png")]
+    assert len(pngs) == 1 and pngs[0].exists()
+    sidecar = json.loads(pngs[0].with_suffix(".json").read_text())
+    assert sidecar  # the numbers behind the picture
+    layers = cvkit("visualize", "activations", "--weights", str(digits_run / "best.pt"), "--out", str(out),
+                   "--list-layers", check=True).stdout.splitlines()
+    assert [line.split("\t")[0] for line in layers] == ["0", "1", "2", "3"]

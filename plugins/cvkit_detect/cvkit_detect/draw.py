@@ -1,0 +1,57 @@
+"""Boxes and labels drawn with OpenCV on RGB uint8 images (prediction gallery, dataset previews)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+
+from cvkit_detect.metrics.evaluator import as_numpy
+
+
+def colour(index: int) -> tuple[int, int, int]:
+    """A stable, well-separated RGB colour per class index (golden-ratio hue steps)."""
+    hue = int((index * 0.618033988749895 % 1.0) * 179)
+    bgr = cv2.cvtColor(np.uint8([[[hue, 200, 255]]]), cv2.COLOR_HSV2RGB)[0, 0]
+    return int(bgr[0]), int(bgr[1]), int(bgr[2])
+
+
+def draw_boxes(image: np.ndarray, boxes: np.ndarray, labels: Sequence[int], names: Sequence[str],
+               scores: Sequence[float] | None = None, dashed: Sequence[bool] | None = None) -> np.ndarray:
+    out = np.ascontiguousarray(image.copy())
+    h, w = out.shape[:2]
+    thick = max(1, round(min(h, w) / 300))
+    scale = max(0.35, min(h, w) / 800)
+    for i, (b, k) in enumerate(zip(boxes, labels, strict=True)):
+        c = colour(int(k))
+        x1, y1, x2, y2 = (round(float(v)) for v in b)
+        x2, y2 = max(x1, x2 - 1), max(y1, y2 - 1)  # pixel-edge box -> last pixel
+        if dashed is not None and dashed[i]:
+            for x in range(x1, x2, 6):
+                cv2.line(out, (x, y1), (min(x + 3, x2), y1), c, thick)
+                cv2.line(out, (x, y2), (min(x + 3, x2), y2), c, thick)
+            for y in range(y1, y2, 6):
+                cv2.line(out, (x1, y), (x1, min(y + 3, y2)), c, thick)
+                cv2.line(out, (x2, y), (x2, min(y + 3, y2)), c, thick)
+        else:
+            cv2.rectangle(out, (x1, y1), (x2, y2), c, thick)
+        name = names[int(k)] if 0 <= int(k) < len(names) else str(int(k))
+        text = name if scores is None else f"{name} {float(scores[i]):.2f}"
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        ty = y1 - 2 if y1 - th - base - 2 >= 0 else min(h - 1, y1 + th + 2)
+        cv2.rectangle(out, (x1, ty - th - base + 1), (x1 + tw, ty + 1), c, -1)
+        cv2.putText(out, text, (x1, ty - base + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    return out
+
+
+def draw_prediction(image: np.ndarray, prediction: Any, names: Sequence[str]) -> np.ndarray:
+    p = as_numpy(prediction)
+    return draw_boxes(image, p["boxes"], p["labels"], names, scores=p["scores"])
+
+
+def draw_target(image: np.ndarray, target: dict[str, Any], names: Sequence[str]) -> np.ndarray:
+    """Ground truth; difficult and crowd boxes are dashed."""
+    ign = np.asarray(target["difficult"], bool) | np.asarray(target["iscrowd"], bool)
+    return draw_boxes(image, np.asarray(target["boxes"]), target["labels"], names, dashed=ign)

@@ -1,0 +1,1 @@
+"""Detection metrics: VOC AP (devkit rules) and COCO (pycocotools)."""

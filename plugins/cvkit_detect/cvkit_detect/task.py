@@ -1,0 +1,138 @@
+"""The detection task: what the core's loops need from object detection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from cvkit.task import Batch, BuiltinDataset, DatasetFormat, DatasetInfo, Evaluator, ModelConfig, RawSplit, Task
+from cvkit_detect import draw, models, records
+from cvkit_detect.datasets.coco import CocoFormat
+from cvkit_detect.datasets.dataset import DetectionDataset, from_raw
+from cvkit_detect.datasets.shapes import ShapesDataset
+from cvkit_detect.datasets.voc import VocFormat
+from cvkit_detect.metrics.evaluator import METRICS, DetectionEvaluator
+
+
+class DetectTask(Task):
+    primary_metric = "AP50"
+    default_model = "centernet"
+    default_img_size = 128
+    default_epochs = 6
+    default_batch_size = 16
+    default_lr = 2e-3
+    default_optimizer = "adamw"
+    default_weight_decay = 1e-4
+    default_warmup_epochs = 1.0
+    default_schedule = "cosine"
+    default_input_size = (3, 128, 128)
+
+    def defaults_for(self, data: str, model: str) -> dict[str, Any]:
+        """Shapes are symmetric (vertical flips help); HOG models are fitted in one pass; OpenCV's people
+        detector needs people at least 128 px tall."""
+        out: dict[str, Any] = {}
+        if data == "builtin:shapes":
+            out["model_args"] = {"vflip": True}
+        if model in ("hog-svm", "hog-people"):
+            out["epochs"] = 1
+        if model == "hog-people":
+            out["img_size"] = 512
+        return out
+
+    # ----------------------------------------------------------------- data
+    def formats(self) -> dict[str, DatasetFormat]:
+        return {"voc": VocFormat(), "coco": CocoFormat()}
+
+    def builtins(self) -> dict[str, BuiltinDataset]:
+        return {"shapes": ShapesDataset()}
+
+    def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> DetectionDataset:
+        return from_raw(raw, model, train)
+
+    def predict_dataset(self, sources: list[str], model: ModelConfig, info: DatasetInfo) -> DetectionDataset:
+        return DetectionDataset(info, list(sources), None, model, train=False)
+
+    def collate(self, samples: list[Any]) -> Batch:
+        targets = [s["target"] for s in samples]
+        return Batch(
+            inputs=torch.stack([s["image"] for s in samples]),
+            targets=None if all(t is None for t in targets) else targets,
+            indices=[int(s["index"]) for s in samples],
+            meta=[s["meta"] for s in samples],
+        )
+
+    # ---------------------------------------------------------------- model
+    def model_names(self) -> list[str]:
+        return list(models.MODELS)
+
+    def build_model(self, config: ModelConfig, info: DatasetInfo) -> nn.Module:
+        return models.build(config.name, len(info.classes), config.img_size, config.args,
+                            pretrained=config.pretrained, mean=config.mean, std=config.std,
+                            classes=list(info.classes))
+
+    def example_input(self, model: nn.Module, input_size: tuple[int, ...]) -> Any:
+        return torch.zeros(1, *input_size)
+
+    # -------------------------------------------------------- train / eval
+    def train_step(self, model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+        losses = model(batch.inputs, batch.targets)
+        total = sum(losses.values())
+        return {"loss": total, **{k: v.detach() for k, v in losses.items()}}
+
+    def predict_step(self, model: nn.Module, batch: Batch) -> list[Any]:
+        size = (int(batch.inputs.shape[-2]), int(batch.inputs.shape[-1]))
+        out = []
+        for det, meta in zip(models.postprocess(model(batch.inputs), size), batch.meta, strict=True):
+            h, w = meta["orig_size"]
+            ih, iw = meta["input_size"]
+            scale = torch.tensor([w / iw, h / ih, w / iw, h / ih], dtype=torch.float32)
+            boxes = det["boxes"].detach().float().cpu() * scale
+            boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
+            boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
+            scores, labels = det["scores"].detach().float().cpu(), det["labels"].detach().cpu().long()
+            conf = self.predict_options.get("conf")
+            if conf is not None:
+                keep = scores >= conf
+                boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
+            out.append({"boxes": boxes, "scores": scores, "labels": labels})
+        return out
+
+    def fit(self, model: nn.Module, batches: Iterator[Batch]) -> bool:
+        fit = getattr(model, "fit", None)
+        if fit is None:
+            return False
+        fit(batches)
+        return True
+
+    def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator:
+        return DetectionEvaluator(info, metric)
+
+    def metric_names(self) -> list[str]:
+        return list(METRICS)
+
+    # -------------------------------------------------------------- outputs
+    def record(self, prediction: Any, info: DatasetInfo) -> dict[str, Any]:
+        return records.record(prediction, info)
+
+    def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
+        return records.parse_record(record, info)
+
+    def csv_rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        return records.csv_rows(record)
+
+    def coco_results(self, prediction: Any, info: DatasetInfo, image_id: Any) -> list[dict[str, Any]]:
+        return records.coco_results(prediction, info, image_id)
+
+    def read_predictions_file(self, path: Path, info: DatasetInfo) -> Iterator[tuple[str, Any]] | None:
+        return records.read_coco_results(path, info)
+
+    def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo) -> np.ndarray:
+        return draw.draw_prediction(image, prediction, info.classes)
+
+    def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:
+        return draw.draw_target(image, target, info.classes)
