@@ -133,6 +133,8 @@ class TaskDataset(torch.utils.data.Dataset, ABC):
     """
 
     info: DatasetInfo
+    # False when ``self[i]`` is the same every time (no random augmentation): the core then skips seeding.
+    random_transforms: bool = True
 
     @abstractmethod
     def __len__(self) -> int: ...

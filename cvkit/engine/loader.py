@@ -66,13 +66,14 @@ class SafeDataset(torch.utils.data.Dataset):
 
     def __init__(self, dataset: TaskDataset, skip_bad: bool) -> None:
         self.dataset, self.skip_bad = dataset, skip_bad
+        self.seeded = getattr(dataset, "random_transforms", True)
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def __getitem__(self, key: tuple[int, int] | int) -> Any:
         index, seed = key if isinstance(key, tuple) else (key, None)
-        if seed is not None:
+        if seed is not None and self.seeded:
             seed %= 2**63
             # the CPU generator alone: torch.manual_seed also walks every accelerator backend (~40x slower)
             torch.random.default_generator.manual_seed(seed)

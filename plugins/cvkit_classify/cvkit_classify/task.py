@@ -48,10 +48,11 @@ class ClassifyTask(Task):
         return BUILTINS
 
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> TaskDataset:
-        return ImageDataset.from_raw(raw, train_transform(model) if train else eval_transform(model))
+        random = train and model.args.get("augment", "standard") != "none"
+        return ImageDataset.from_raw(raw, train_transform(model) if train else eval_transform(model), random)
 
     def predict_dataset(self, sources: list[str], model: ModelConfig, info: DatasetInfo) -> TaskDataset:
-        return ImageDataset(info, sources, None, eval_transform(model), cache=False)
+        return ImageDataset(info, sources, None, eval_transform(model), cache=False, random_transforms=False)
 
     def collate(self, samples: list[Any]) -> Batch:
         images, labels, meta = zip(*samples, strict=True)
