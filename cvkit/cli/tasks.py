@@ -48,6 +48,8 @@ def models_cmd(task: str = TASK_ARG,
                as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
                num_classes: int = typer.Option(10, help="Classes assumed for the parameter counts.")) -> None:
     """Models of a task with their parameter counts (for NUM_CLASSES classes)."""
+    import torch
+
     from cvkit.plugin import get_task
     from cvkit.task import DatasetInfo, ModelConfig
 
@@ -56,7 +58,11 @@ def models_cmd(task: str = TASK_ARG,
     rows = []
     for name in t.model_names():
         try:
-            model = t.build_model(ModelConfig(name, t.default_img_size), info)
+            try:
+                with torch.device("meta"):  # shapes only: no memory, no initialisation cost
+                    model = t.build_model(ModelConfig(name, t.default_img_size), info)
+            except (NotImplementedError, RuntimeError):  # a builder that copies data at construction
+                model = t.build_model(ModelConfig(name, t.default_img_size), info)
             params = sum(p.numel() for p in model.parameters())
         except Exception as exc:  # one model that cannot be built at this size still lists the others
             params, note = None, f"{type(exc).__name__}: {str(exc)[:60]}"
