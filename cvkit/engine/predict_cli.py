@@ -14,7 +14,7 @@ from cvkit.io.writers import make_writer
 
 def run_predict(task: str | None, weights: Path, sources: list[str], fmt: str, output: str, img_size: int | None,
                 batch_size: int, conf: float | None, backend: str, device: str, workers: int,
-                save_vis: Path | None) -> PredictStats:
+                save_vis: Path | None, amp: bool = False) -> PredictStats:
     from dataclasses import replace
 
     from cvkit.engine.device import configure_threads, select_device
@@ -28,8 +28,11 @@ def run_predict(task: str | None, weights: Path, sources: list[str], fmt: str, o
     writer = make_writer(fmt, output)
     ok = False
     try:
+        import torch
+
+        amp_dtype = torch.bfloat16 if amp and dev.type == "cuda" else None
         stats = predict(t, model, model_cfg, ds_info, expand_sources(sources, t.input_extensions), writer, dev,
-                        batch_size, workers, save_vis)
+                        batch_size, workers, save_vis, amp_dtype)
         ok = True
     finally:
         writer.close(ok)

@@ -119,6 +119,8 @@ def prepare(cfg: TrainConfig, explicit: set[str]) -> Run:
     if cfg.freeze_backbone:
         task.freeze_backbone(model)
     model.to(device)
+    if device.type == "cuda" and any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        model.to(memory_format=torch.channels_last)  # NHWC: the layout tensor cores are fastest with
     if resume is not None:
         model.load_state_dict(resume.state_dict)
     ckpt = resume or Checkpoint(task.name, model_cfg, raw_train.info, {}, cfg.to_dict())
