@@ -176,8 +176,16 @@ def data_wait(tmp: Path, quick: bool) -> list[Row]:
     return rows
 
 
+def coco_eval(tmp: Path, quick: bool) -> list[Row]:
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.coco_eval import measure
+
+    return [Row(**measure(quick))]
+
+
 MEASURES: dict[str, Callable[[Path, bool], list[Row]]] = {
     "startup": startup, "predict": predict_throughput, "streaming": streaming, "data_wait": data_wait,
+    "coco_eval": coco_eval,
 }
 
 

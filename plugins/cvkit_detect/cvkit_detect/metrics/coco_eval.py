@@ -59,7 +59,8 @@ def results_list(
 def coco_evaluate(gt: dict[str, Any], results: list[dict[str, Any]]) -> tuple[dict[str, float], Any]:
     """Run COCOeval (bbox) and return ``({name: value} for the 12 stats, the COCOeval object)``."""
     from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
+
+    from cvkit.metrics.cocoeval import FastCOCOeval as COCOeval  # pycocotools' numbers, bit for bit, ~6x faster
 
     with quiet():
         coco_gt = COCO()

@@ -1,0 +1,141 @@
+"""COCO box evaluation: ``FastCOCOeval`` against pycocotools' ``COCOeval`` on 1,000 images / ~20,000 detections.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/coco_eval.py [--quick] [--repeats N] [--seed S]
+
+Both sides run the whole evaluation (``loadRes`` + ``evaluate`` + ``accumulate`` + ``summarize``) on the same
+generated data, interleaved, best of N each; the results must be identical (every ``evalImgs`` entry, every IoU
+matrix, ``eval["precision"]`` / ``["recall"]`` / ``["scores"]`` and the 12 stats, compared with ``==``) or the
+script exits with status 1. Prints one row: measure, ours (s), pycocotools (s), ratio, target, pass/fail.
+``measure(quick)`` returns the same row as a dict (the fields of ``speed.py``'s ``Row``)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import io
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TARGET = 0.5
+
+
+def make_case(seed: int = 0, n_images: int = 1000, n_cats: int = 20) -> tuple[dict, list[dict]]:
+    """Ground truth (~8 boxes per 640x480 image, 1% crowd, sizes 4-300 px) and detections: 0-3 jittered copies
+    of each object (10% with the wrong class) plus ~8 random false positives per image; scores to 3 decimals."""
+    rng = np.random.default_rng(seed)
+    width, height = 640, 480
+    cats = list(range(1, n_cats + 1))
+    images, anns, results = [], [], []
+    for i in range(1, n_images + 1):
+        images.append({"id": i, "file_name": f"{i:06d}.jpg", "width": width, "height": height})
+        for _ in range(int(rng.poisson(8))):
+            w, h = np.exp(rng.uniform(np.log(4), np.log(300), 2))
+            x, y = rng.uniform(0, width - w), rng.uniform(0, height - h)
+            cat = int(rng.choice(cats))
+            anns.append({"id": len(anns) + 1, "image_id": i, "category_id": cat, "bbox": [x, y, w, h],
+                         "area": float(w * h), "iscrowd": int(rng.random() < 0.01), "segmentation": []})
+            for _ in range(int(rng.integers(0, 4))):
+                j = rng.normal(0, 0.05, 4) * [w, h, w, h]
+                results.append({"image_id": i, "category_id": cat if rng.random() < 0.9 else int(rng.choice(cats)),
+                                "bbox": [x + j[0], y + j[1], max(1.0, w + j[2]), max(1.0, h + j[3])],
+                                "score": float(np.round(rng.random(), 3))})
+        for _ in range(int(rng.poisson(8))):
+            w, h = np.exp(rng.uniform(np.log(4), np.log(300), 2))
+            box = [rng.uniform(0, width - w), rng.uniform(0, height - h), w, h]
+            results.append({"image_id": i, "category_id": int(rng.choice(cats)), "bbox": box,
+                            "score": float(np.round(rng.random(), 3))})
+    gt = {"info": {}, "images": images, "annotations": anns,
+          "categories": [{"id": c, "name": f"class{c}"} for c in cats]}
+    return gt, results
+
+
+def timed(cls: type, gt: dict, results: list[dict]) -> tuple[float, Any]:
+    """Seconds for loadRes + evaluate + accumulate + summarize, on fresh copies (copying is not timed)."""
+    from pycocotools.coco import COCO
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO()
+        coco_gt.dataset = copy.deepcopy(gt)
+        coco_gt.createIndex()
+        res = copy.deepcopy(results)
+        start = time.perf_counter()
+        ev = cls(coco_gt, coco_gt.loadRes(res), "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+        took = time.perf_counter() - start
+    return took, ev
+
+
+def identical(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(identical(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(identical(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+def differences(ref: Any, ours: Any) -> list[str]:
+    out = []
+    if list(ref.ious) != list(ours.ious) or not all(identical(ref.ious[k], ours.ious[k]) for k in ref.ious):
+        out.append("ious")
+    if not identical(ref.evalImgs, ours.evalImgs):
+        out.append("evalImgs")
+    out += [k for k in ("precision", "recall", "scores") if not identical(ref.eval[k], ours.eval[k])]
+    if not identical(np.asarray(ref.stats), np.asarray(ours.stats)):
+        out.append("stats")
+    return out
+
+
+def measure(quick: bool = False, repeats: int = 3, seed: int = 0) -> dict[str, Any]:
+    """The benchmark row (``speed.py`` ``Row`` fields); raises ``AssertionError`` if any result differs."""
+    from pycocotools.cocoeval import COCOeval
+
+    from cvkit.metrics.cocoeval import FastCOCOeval
+
+    gt, results = make_case(seed, n_images=200 if quick else 1000)
+    ref_t, ours_t = [], []
+    for _ in range(repeats):  # interleaved, so that both sides see the same load on a shared machine
+        t, ref = timed(COCOeval, gt, results)
+        ref_t.append(t)
+        t, ours = timed(FastCOCOeval, gt, results)
+        ours_t.append(t)
+    diff = differences(ref, ours)
+    assert not diff, f"FastCOCOeval differs from pycocotools in: {', '.join(diff)}"
+    best, base = min(ours_t), min(ref_t)
+    return {"measure": f"COCO eval {len(gt['images']):,} images / {len(results):,} detections (s)",
+            "value": best, "baseline": base, "ratio": best / base, "target": f"<= {TARGET} x pycocotools",
+            "ok": best / base <= TARGET, "note": f"identical results; AP {ref.stats[0]:.4f}"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="200 images instead of 1,000")
+    parser.add_argument("--repeats", type=int, default=3, help="best of N runs per side")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    try:
+        row = measure(args.quick, args.repeats, args.seed)
+    except AssertionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    width = len(row["measure"])
+    print(f"{'measure':<{width}}  {'ours (s)':>9}  {'pycocotools (s)':>15}  {'ratio':>6}  {'target':<24} result")
+    print(f"{row['measure']:<{width}}  {row['value']:>9.3f}  {row['baseline']:>15.3f}  {row['ratio']:>6.3f}  "
+          f"{row['target']:<24} {'pass' if row['ok'] else 'FAIL'}  {row['note']}")
+
+
+if __name__ == "__main__":
+    main()
