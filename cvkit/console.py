@@ -25,6 +25,9 @@ def info(message: str) -> None:
 
 
 def warn(message: str) -> None:
+    """Warnings show even with --quiet, except in the non-zero ranks of a distributed run (rank 0 speaks)."""
+    if os.environ.get("RANK", "0") != "0":
+        return
     err.print(f"warning: {message}", style="yellow", markup=False)
 
 

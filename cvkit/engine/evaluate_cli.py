@@ -58,7 +58,7 @@ def run_eval(task: str | None, weights: Path | None, data: str | None, split: st
         "metrics": result.metrics,
         "primary": result.primary,
         "num_samples": result.num_samples,
-        "skipped": result.skipped,
+        "skipped": result.skipped + raw.skipped,  # unreadable samples + annotations skipped while parsing
         "seconds": round(result.seconds, 4),
         "details": result.details,
     }

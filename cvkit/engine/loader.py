@@ -119,11 +119,15 @@ def make_loader(dataset: TaskDataset, collate: Callable[[list[Any]], Batch], bat
 
 
 class SkipCounter:
-    """Counts skipped inputs and warns once per file."""
+    """Counts skipped inputs and warns once per file.
 
-    def __init__(self, warn: Callable[[str], None]) -> None:
+    ``preset`` counts the annotations the dataset loaders already skipped (and warned about) while parsing
+    (``RawSplit.skipped``); they are part of ``count`` but not of ``seen``."""
+
+    def __init__(self, warn: Callable[[str], None], preset: int = 0) -> None:
         self.warn = warn
         self.seen: set[str] = set()
+        self.preset = preset
 
     def add(self, skipped: list[Skipped]) -> None:
         for s in skipped:
@@ -133,4 +137,4 @@ class SkipCounter:
 
     @property
     def count(self) -> int:
-        return len(self.seen)
+        return self.preset + len(self.seen)

@@ -80,6 +80,7 @@ class Run:
     out: Path
     ckpt: Checkpoint
     dataset_fingerprint: dict[str, Any]
+    annotation_skips: int = 0  # RawSplit.skipped of the train and val splits (--skip-bad)
 
     @property
     def module(self) -> nn.Module:
@@ -131,14 +132,15 @@ def prepare(cfg: TrainConfig, explicit: set[str]) -> Run:
         rundir.write_config(out, cfg.to_dict())
     out = Path(dist.broadcast(str(out) if out else ""))
     fp = rundir.fingerprint(raw_train.files + raw_val.files, raw_train.sources + raw_val.sources)
+    skipped = raw_train.skipped + (raw_val.skipped if raw_val.info.split != raw_train.info.split else 0)
     return Run(cfg, task, dist, device, model, model_cfg, task.dataset(raw_train, model_cfg, train=True),
-               task.dataset(raw_val, model_cfg, train=False), out, ckpt, fp)
+               task.dataset(raw_val, model_cfg, train=False), out, ckpt, fp, skipped)
 
 
 def fit(run: Run, stop: _StopFlag) -> None:
     cfg, task, dist, device = run.cfg, run.task, run.dist, run.device
     started = time.perf_counter()
-    skips = SkipCounter(warn)
+    skips = SkipCounter(warn, run.annotation_skips)
     if run.ckpt.epoch == 0 and run.ckpt.epoch_step == 0 and _fit_in_one_pass(run, skips):
         cfg.epochs = 1
         result = _evaluate(run, skips)
