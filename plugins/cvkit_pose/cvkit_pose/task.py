@@ -1,0 +1,208 @@
+"""The pose task: wires formats, models, crops, loss, decoding, metric, records and drawing to the core.
+
+Top-down heatmap models (``simple-baseline``, ``hourglass``) see one person per crop: in training each annotated
+person, in evaluation each scorable annotated person's crop (from the annotation's centre and scale, or box), and
+in ``cvkit predict``, which has no person boxes, the whole image as one person crop (centred square, side = the
+longer edge). ``keypoint-rcnn`` sees whole images and finds the people itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from cvkit.errors import CvkitError
+from cvkit.task import Batch, BuiltinDataset, DatasetFormat, DatasetInfo, Evaluator, ModelConfig, RawSplit, Task
+from cvkit_pose import draw, heatmaps, models, records, transforms
+from cvkit_pose.data import ImageCrops, PersonCrops, PoseDataset, WholeImages
+from cvkit_pose.datasets import BUILTINS, FORMATS
+from cvkit_pose.metrics.evaluator import METRICS, PoseEvaluator, empty_prediction
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return getattr(model, "module", model)
+
+
+def joints_mse(output: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """HRNet's JointsMSELoss: ``0.5 * mean((w * (pred - target)) ** 2)`` over joints and pixels."""
+    w = weights[:, :, None, None]
+    return 0.5 * ((output.float() - target) * w).pow(2).mean()
+
+
+class PoseTask(Task):
+    primary_metric = "PCKh"
+    default_model = "simple-baseline"
+    default_img_size = 256
+    default_epochs = 140
+    default_batch_size = 32
+    default_lr = 1e-3
+    default_optimizer = "adamw"
+    default_weight_decay = 1e-4
+    default_warmup_epochs = 0.5
+    default_schedule = "cosine"
+    default_input_size = (3, 256, 256)
+
+    def defaults_for(self, data: str, model: str) -> dict[str, Any]:
+        """builtin:stickmen: 64x64 figures, 32x32 heatmaps (stride 2, sigma 1), 4 epochs (a few minutes on one
+        CPU core); a 32-channel hourglass. Keypoint R-CNN: whole images upscaled to 128 px (its smallest anchors are
+        32 px), batches of 8."""
+        out: dict[str, Any] = {}
+        if data == "builtin:stickmen":
+            out = {"img_size": 64, "epochs": 4, "batch_size": 32, "lr": 2e-3}
+            if models.is_heatmap(model):
+                out["model_args"] = {"stride": 2, "sigma": 1.0, **({"channels": 32} if model == "hourglass" else {})}
+        if model == "keypoint-rcnn":
+            out.update({"img_size": 128, "batch_size": 8, "lr": 1e-3})
+            if data == "builtin:stickmen":
+                out["epochs"] = 6
+        return out
+
+    # ----------------------------------------------------------------- data
+    def formats(self) -> dict[str, DatasetFormat]:
+        return FORMATS
+
+    def builtins(self) -> dict[str, BuiltinDataset]:
+        return BUILTINS
+
+    def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> PoseDataset:
+        if not models.is_heatmap(model.name):
+            return WholeImages(raw.info, raw.sources, raw.targets, model, train, raw.files)
+        if train:
+            return PersonCrops(raw, model)
+        return ImageCrops(raw.info, raw.sources, raw.targets, model, raw.files)
+
+    def predict_dataset(self, sources: list[str], model: ModelConfig, info: DatasetInfo) -> PoseDataset:
+        if not models.is_heatmap(model.name):
+            return WholeImages(info, list(sources), None, model, False)
+        return ImageCrops(info, list(sources), None, model)
+
+    def collate(self, samples: list[Any]) -> Batch:
+        meta = [s["meta"] for s in samples]
+        if "heatmaps" in samples[0]:
+            targets = {"heatmaps": torch.stack([s["heatmaps"] for s in samples]),
+                       "weights": torch.stack([s["weights"] for s in samples])}
+            return Batch(torch.stack([s["image"] for s in samples]), targets, [], meta)
+        if "crops" in samples[0]:
+            return Batch(torch.cat([s["crops"] for s in samples]), None, [], meta)
+        targets = [s["target"] for s in samples]
+        return Batch(torch.stack([s["image"] for s in samples]),
+                     None if any(t is None for t in targets) else targets, [], meta)
+
+    # ---------------------------------------------------------------- model
+    def model_names(self) -> list[str]:
+        return list(models.MODELS)
+
+    def build_model(self, config: ModelConfig, info: DatasetInfo) -> nn.Module:
+        return models.build(config.name, len(info.classes), config.img_size, config.args, config.pretrained)
+
+    # -------------------------------------------------------- train / eval
+    def train_step(self, model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+        if isinstance(batch.targets, list):  # Keypoint R-CNN: its own loss dict
+            losses = model(batch.inputs, batch.targets)
+            return {"loss": sum(losses.values()), **{k: v.detach() for k, v in losses.items()}}
+        out = model(batch.inputs)
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        hm, w = batch.targets["heatmaps"], batch.targets["weights"]
+        losses = [joints_mse(o, hm, w) for o in outs]
+        logs = {"loss": sum(losses)}
+        if len(losses) > 1:
+            logs["loss_last_stack"] = losses[-1].detach()
+        return logs
+
+    def predict_step(self, model: nn.Module, batch: Batch) -> list[dict[str, Any]]:
+        preds = self._heatmap_predict(model, batch) if "crops" in batch.meta[0] else self._rcnn_predict(model, batch)
+        conf = self.predict_options.get("conf")
+        if conf is not None:
+            for p in preds:
+                keep = np.asarray(p["scores"]) >= conf
+                for key in ("keypoints", "boxes", "scores"):
+                    p[key] = np.asarray(p[key])[keep]
+                if p.get("match") is not None:
+                    p["match"] = [m for m, k in zip(p["match"], keep, strict=True) if k]
+        return preds
+
+    def _heatmap_predict(self, model: nn.Module, batch: Batch) -> list[dict[str, Any]]:
+        opts = batch.meta[0]["decode"]
+        k = len(opts["flip_index"])
+        x = batch.inputs
+        if len(x):
+            out = model(x)
+            hm = (out[-1] if isinstance(out, (list, tuple)) else out).float()
+            if opts["flip_test"]:
+                flipped = model(x.flip(-1))
+                flipped = (flipped[-1] if isinstance(flipped, (list, tuple)) else flipped).float()
+                hm = (hm + heatmaps.flip_back(flipped, opts["flip_index"])) / 2
+            coords, scores = heatmaps.decode(hm.detach().cpu().numpy(), opts["decode"], opts["sigma"])
+            coords = transforms.heatmap_to_input(coords, opts["stride"])
+        else:
+            coords, scores = np.zeros((0, k, 2)), np.zeros((0, k))
+        preds, start = [], 0
+        for meta in batch.meta:
+            h, w = meta["orig_size"]
+            size = meta["input_size"][0]
+            kps, boxes = [], []
+            for n, crop in enumerate(meta["crops"]):
+                back = transforms.invert(transforms.crop_matrix(crop, size))
+                pts = transforms.apply(back, coords[start + n])
+                kps.append(np.concatenate([pts, scores[start + n][:, None]], 1))
+                cx, cy, side = crop
+                boxes.append(np.clip([cx + 0.5 - side / 2, cy + 0.5 - side / 2, cx + 0.5 + side / 2,
+                                      cy + 0.5 + side / 2], 0, [w, h, w, h]))
+            n = len(meta["crops"])
+            start += n
+            if not n:
+                preds.append({**empty_prediction(k), "match": meta.get("match")})
+                continue
+            kp = np.stack(kps)
+            preds.append({"keypoints": kp, "boxes": np.array(boxes, np.float64), "scores": kp[..., 2].mean(1),
+                          "match": meta.get("match")})
+        return preds
+
+    def _rcnn_predict(self, model: nn.Module, batch: Batch) -> list[dict[str, Any]]:
+        preds = []
+        for det, meta in zip(model(batch.inputs), batch.meta, strict=True):
+            h, w = meta["orig_size"]
+            ih, iw = meta["input_size"]
+            sx, sy = w / iw, h / ih
+            kp = det["keypoints"].detach().float().cpu().numpy().copy()
+            kp[..., 0] = (kp[..., 0] + 0.5) * sx - 0.5
+            kp[..., 1] = (kp[..., 1] + 0.5) * sy - 0.5
+            kp[..., 2] = torch.sigmoid(det["keypoints_scores"].detach().float().cpu()).numpy()
+            boxes = det["boxes"].detach().float().cpu().numpy() * [sx, sy, sx, sy]
+            preds.append({"keypoints": kp, "boxes": boxes, "scores": det["scores"].detach().float().cpu().numpy()})
+        return preds
+
+    def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator:
+        return PoseEvaluator(info, metric)
+
+    def metric_names(self) -> list[str]:
+        return list(METRICS)
+
+    # -------------------------------------------------------------- outputs
+    def record(self, prediction: Any, info: DatasetInfo) -> dict[str, Any]:
+        self._names = list(info.classes)
+        return records.record(prediction, info)
+
+    def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
+        return records.parse_record(record, info)
+
+    def csv_rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        return records.csv_rows(record, getattr(self, "_names", None))
+
+    def coco_results(self, prediction: Any, info: DatasetInfo, image_id: Any) -> list[dict[str, Any]]:
+        return records.coco_results(prediction, info, image_id)
+
+    def read_predictions_file(self, path: Path, info: DatasetInfo) -> Any:
+        return records.read_coco_results(path, info)
+
+    def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo) -> np.ndarray:
+        return draw.draw_prediction(image, prediction, info)
+
+    def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:
+        if target is None:
+            raise CvkitError("no annotation to draw")
+        return draw.draw_target(image, target, info)
