@@ -342,6 +342,13 @@ class Task(ABC):
         Return None when ``path`` is not such a file; the core then reads it as predict's JSONL."""
         return None
 
+    def picture(self, source: str, info: DatasetInfo) -> np.ndarray:
+        """The RGB uint8 HWC picture of an input that ``draw`` draws on (``--save-vis``, galleries): the image
+        itself by default; a video task returns a contact sheet of frames."""
+        from cvkit.io.images import read_image
+
+        return read_image(source).permute(1, 2, 0).numpy()
+
     @abstractmethod
     def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo) -> np.ndarray:
         """Draw ``prediction`` on an RGB uint8 HWC image (OpenCV), returning a new image."""

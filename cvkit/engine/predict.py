@@ -14,7 +14,6 @@ import torch
 from cvkit.console import progress_bar, warn
 from cvkit.engine.loader import EpochSampler, make_loader
 from cvkit.io.atomic import write_image
-from cvkit.io.images import read_image
 from cvkit.io.sources import chunks
 from cvkit.io.writers import Writer
 from cvkit.task import DatasetInfo, ModelConfig, Task
@@ -78,7 +77,10 @@ def predict(task: Task, model: Any, model_cfg: ModelConfig, info: DatasetInfo, s
 
 def _use_channels_last(model: Any) -> bool:
     """NHWC is the faster layout for 2-D convolutions on CPUs (oneDNN) and on tensor-core GPUs."""
-    return isinstance(model, torch.nn.Module) and any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+    if not isinstance(model, torch.nn.Module):
+        return False
+    convs2d = any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+    return convs2d and all(p.ndim != 5 for p in model.parameters())  # channels_last is for 4-D weights only
 
 
 def _coco(task: Task, pred: Any, info: DatasetInfo, image_id: Any, writer: Writer) -> list[dict[str, Any]]:
@@ -98,6 +100,5 @@ def _image_id(source: str, position: int, info: DatasetInfo) -> Any:
 
 
 def _save_vis(task: Task, source: str, pred: Any, info: DatasetInfo, folder: Path, position: int) -> None:
-    image = read_image(source).permute(1, 2, 0).numpy()
-    drawn = task.draw(image, pred, info)
+    drawn = task.draw(task.picture(source, info), pred, info)
     write_image(folder / f"{position:06d}_{Path(source).stem}.png", drawn)

@@ -13,7 +13,6 @@ import numpy as np
 from cvkit.engine.rundir import plot_curves, write_json
 from cvkit.errors import CvkitError, UsageError
 from cvkit.io.atomic import atomic_write, write_image
-from cvkit.io.images import read_image
 from cvkit.io.sources import expand_sources
 
 BASIC = ("predictions", "dataset", "curves", "confusion")
@@ -94,8 +93,7 @@ def _dataset(weights: Path | None, task_name: str | None, data: str | None, spli
              out: Path) -> list[Path]:
     task, raw = _task_and_raw(weights, data, split, task_name)
     picks = spread(len(raw.sources), limit)
-    images = [task.draw_target(read_image(raw.sources[i]).permute(1, 2, 0).numpy(), raw.targets[i], raw.info)
-              for i in picks]
+    images = [task.draw_target(task.picture(raw.sources[i], raw.info), raw.targets[i], raw.info) for i in picks]
     if not images:
         raise CvkitError(f"{raw.info.spec}: split {split!r} is empty")
     path = out / "dataset.png"
@@ -123,7 +121,7 @@ def _predictions(weights: Path | None, sources: list[str], data: str | None, spl
             batch = task.collate([dataset[i]])
             pred = task.predict_step(model, batch.to(dev))[0]
             records.append({"source": paths[i], **task.record(pred, ckpt.info)})
-            images.append(task.draw(read_image(paths[i]).permute(1, 2, 0).numpy(), pred, ckpt.info))
+            images.append(task.draw(task.picture(paths[i], ckpt.info), pred, ckpt.info))
     path = out / "predictions.png"
     write_image(path, tile(images))
     write_json(out / "predictions.json", {"records": records})
