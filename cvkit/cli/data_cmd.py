@@ -28,6 +28,8 @@ def make(
     owners = [n for n, e in discover().items() if e.spec and name in e.spec.builtin_datasets]
     if task:
         owners = [o for o in owners if o == task]
+    elif fmt and len(owners) > 1:  # several tasks embed NAME: the one that writes this format
+        owners = [o for o in owners if fmt in get_task(o).builtins()[name].formats] or owners
     if not owners:
         raise UsageError(f"no installed task provides an embedded dataset {name!r}")
     builtin = get_task(owners[0]).builtins()[name]

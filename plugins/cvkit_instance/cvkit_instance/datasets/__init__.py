@@ -1,0 +1,1 @@
+"""Dataset formats (one module per on-disk format), the embedded shapes dataset and the instance dataset."""

@@ -1,0 +1,1 @@
+"""Instance-segmentation metrics: COCO segm and bbox AP through pycocotools."""

@@ -1,0 +1,142 @@
+"""The instance-segmentation task: what the core's loops need to find every object and its pixels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cvkit.task import Batch, BuiltinDataset, DatasetFormat, DatasetInfo, Evaluator, ModelConfig, RawSplit, Task
+from cvkit_instance import draw, models, records
+from cvkit_instance.datasets.coco import CocoInstanceFormat
+from cvkit_instance.datasets.dataset import InstanceDataset, from_raw
+from cvkit_instance.datasets.shapes import ShapesInstanceDataset
+from cvkit_instance.datasets.voc import VocInstanceFormat
+from cvkit_instance.metrics.evaluator import InstanceEvaluator
+
+MASK_THRESHOLD = 0.5
+PASTE_CHUNK = 16  # masks resized to the original image at a time (bounds memory on large images)
+
+
+def encode_masks(probs: torch.Tensor, size: tuple[int, int]) -> list[dict[str, Any]]:
+    """``(N, 1, h, w)`` mask probabilities in input pixels -> compressed RLEs of the ``size`` original image."""
+    from pycocotools import mask as mask_utils
+
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(probs), PASTE_CHUNK):
+        chunk = probs[start : start + PASTE_CHUNK].float()
+        if tuple(chunk.shape[-2:]) != tuple(size):
+            chunk = F.interpolate(chunk, size=size, mode="bilinear", align_corners=False)
+        binary = (chunk[:, 0] > MASK_THRESHOLD).cpu().numpy().astype(np.uint8)
+        for rle in mask_utils.encode(np.asfortranarray(np.moveaxis(binary, 0, -1))):
+            out.append({"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")})
+    return out
+
+
+class InstanceTask(Task):
+    primary_metric = "segm_AP50"
+    default_model = "maskrcnn-small"
+    default_img_size = 64
+    default_epochs = 10
+    default_batch_size = 16
+    default_lr = 2e-3
+    default_optimizer = "adamw"
+    default_weight_decay = 1e-4
+    default_warmup_epochs = 1.0
+    default_schedule = "cosine"
+    default_input_size = (3, 64, 64)
+
+    def defaults_for(self, data: str, model: str) -> dict[str, Any]:
+        """Shapes may also be flipped vertically."""
+        return {"model_args": {"vflip": True}} if data == "builtin:shapes" else {}
+
+    # ----------------------------------------------------------------- data
+    def formats(self) -> dict[str, DatasetFormat]:
+        return {"coco": CocoInstanceFormat(), "voc": VocInstanceFormat()}
+
+    def builtins(self) -> dict[str, BuiltinDataset]:
+        return {"shapes": ShapesInstanceDataset()}
+
+    def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> InstanceDataset:
+        return from_raw(raw, model, train)
+
+    def predict_dataset(self, sources: list[str], model: ModelConfig, info: DatasetInfo) -> InstanceDataset:
+        return InstanceDataset(info, list(sources), None, model, train=False)
+
+    def collate(self, samples: list[Any]) -> Batch:
+        targets = [s["target"] for s in samples]
+        return Batch(
+            inputs=torch.stack([s["image"] for s in samples]),
+            targets=None if any(t is None for t in targets) else targets,
+            indices=[int(s["index"]) for s in samples],
+            meta=[s["meta"] for s in samples],
+        )
+
+    # ---------------------------------------------------------------- model
+    def model_names(self) -> list[str]:
+        return list(models.MODELS)
+
+    def build_model(self, config: ModelConfig, info: DatasetInfo) -> nn.Module:
+        return models.build(config.name, len(info.classes), config.img_size, config.args,
+                            pretrained=config.pretrained)
+
+    def freeze_backbone(self, model: nn.Module) -> None:
+        """``--freeze-backbone``: freeze the backbone's trunk (its FPN, the RPN and the RoI heads train)."""
+        backbone = model.net.backbone
+        trunk = getattr(backbone, "body", None)
+        parts = [trunk] if trunk is not None else [m for n, m in backbone.named_children() if n != "fpn"]
+        for part in parts:
+            part.requires_grad_(False)
+
+    # -------------------------------------------------------- train / eval
+    def train_step(self, model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+        losses = model(batch.inputs, batch.targets)
+        total = sum(losses.values())
+        return {"loss": total, **{k: v.detach() for k, v in losses.items()}}
+
+    def predict_step(self, model: nn.Module, batch: Batch) -> list[Any]:
+        out = []
+        conf = self.predict_options.get("conf")
+        for det, meta in zip(model(batch.inputs), batch.meta, strict=True):
+            h, w = meta["orig_size"]
+            ih, iw = meta["input_size"]
+            scores, labels = det["scores"].detach().float().cpu(), det["labels"].detach().cpu().long()
+            keep = scores >= conf if conf is not None else torch.ones(len(scores), dtype=torch.bool)
+            scale = torch.tensor([w / iw, h / ih, w / iw, h / ih], dtype=torch.float32)
+            boxes = det["boxes"].detach().float().cpu()[keep] * scale
+            boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
+            boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
+            masks = encode_masks(det["masks"][keep.to(det["masks"].device)], (h, w))
+            out.append({"boxes": boxes, "scores": scores[keep], "labels": labels[keep], "masks": masks})
+        return out
+
+    def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator:
+        return InstanceEvaluator(info, metric)
+
+    # -------------------------------------------------------------- outputs
+    def record(self, prediction: Any, info: DatasetInfo) -> dict[str, Any]:
+        return records.record(prediction, info)
+
+    def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
+        return records.parse_record(record, info)
+
+    def csv_rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        return records.csv_rows(record)
+
+    def coco_results(self, prediction: Any, info: DatasetInfo, image_id: Any) -> list[dict[str, Any]]:
+        return records.coco_results(prediction, info, image_id)
+
+    def read_predictions_file(self, path: Path, info: DatasetInfo) -> Iterator[tuple[str, Any]] | None:
+        return records.read_coco_results(path, info)
+
+    def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo) -> np.ndarray:
+        """Detections scoring at least ``--conf`` (0.3 without it)."""
+        return draw.draw_prediction(image, prediction, info.classes, self.predict_options.get("conf") or 0.3)
+
+    def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:
+        return draw.draw_target(image, target, info.classes)

@@ -1,0 +1,1 @@
+"""Semantic-segmentation metrics: one dataset-wide confusion matrix."""

@@ -1,0 +1,118 @@
+"""Prediction records (JSONL), CSV rows, COCO results, label PNGs, and reading predictions back.
+
+A record is ``{"mask_png": PATH, "size": [h, w], "classes": [{"label", "index", "pixels", "rle"}]}``: the palette
+PNG written for the image (class indices, VOC colours) and, per predicted class, its pixel count and its mask as a
+COCO compressed RLE (``{"size": [h, w], "counts": str}``), so a JSONL file is complete without the PNGs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cvkit.errors import BadInput
+from cvkit.io.atomic import write_bytes
+from cvkit.task import DatasetInfo
+from cvkit_segment.metrics.evaluator import as_labels
+from cvkit_segment.palette import encode_label_png, read_label_png
+
+
+def encode_rle(mask: np.ndarray) -> dict[str, Any]:
+    from pycocotools import mask as mask_utils
+
+    rle = mask_utils.encode(np.asfortranarray(mask, dtype=np.uint8))
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+
+
+def decode_rle(rle: dict[str, Any]) -> np.ndarray:
+    from pycocotools import mask as mask_utils
+
+    counts = rle["counts"]
+    if isinstance(counts, list):
+        rle = mask_utils.frPyObjects(rle, *rle["size"])
+    else:
+        rle = {"size": list(rle["size"]), "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+    return mask_utils.decode(rle).astype(bool)
+
+
+def record(prediction: Any, info: DatasetInfo, png: Path | None = None) -> dict[str, Any]:
+    """The record of a prediction; ``png``: where its label PNG is written (none when None)."""
+    labels = as_labels(prediction)
+    h, w = labels.shape
+    counts = np.bincount(labels.ravel().astype(np.int64), minlength=len(info.classes))
+    classes = []
+    for k in np.nonzero(counts)[0]:
+        k = int(k)
+        classes.append({"label": info.classes[k] if k < len(info.classes) else str(k), "index": k,
+                        "pixels": int(counts[k]), "rle": encode_rle(labels == k)})
+    rec: dict[str, Any] = {}
+    if png is not None:
+        write_bytes(png, encode_label_png(labels, info.extra.get("colours")))
+        rec["mask_png"] = str(png)
+    rec.update({"size": [int(h), int(w)], "classes": classes})
+    return rec
+
+
+def parse_record(rec: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
+    """The label map of a record (from its RLEs, else its ``mask_png``); ``{}`` is the empty prediction."""
+    classes = rec.get("classes")
+    if classes is not None and "size" in rec and all(isinstance(c, dict) and "rle" in c for c in classes):
+        names = {c: i for i, c in enumerate(info.classes)}
+        labels = np.zeros([int(v) for v in rec["size"]], np.uint8)
+        for j, c in enumerate(classes):
+            k = int(c["index"]) if "index" in c else names[c["label"]]
+            m = decode_rle(c["rle"])
+            if m.shape != labels.shape:
+                raise ValueError(f"classes[{j}].rle has size {list(m.shape)}, the record {list(labels.shape)}")
+            labels[m] = k
+        return {"labels": labels}
+    if "mask_png" in rec:
+        return {"labels": read_label_png(rec["mask_png"], info.extra.get("colours"))}
+    if not rec or set(rec) <= {"source", "task"}:
+        return {"labels": None}
+    raise ValueError("record has neither per-class 'rle' masks nor a 'mask_png'")
+
+
+def csv_rows(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per predicted class: source, label, index, pixels, mask_png."""
+    return [{"source": rec.get("source", ""), "label": c["label"], "index": c["index"], "pixels": c["pixels"],
+             "mask_png": rec.get("mask_png", "")} for c in rec.get("classes", [])]
+
+
+def coco_results(prediction: Any, info: DatasetInfo, image_id: Any) -> list[dict[str, Any]]:
+    """COCO stuff-segmentation results: one ``{image_id, category_id, segmentation}`` per predicted class
+    (background excluded); category ids are the dataset's (COCO) or the class indices."""
+    labels = as_labels(prediction)
+    cats = info.extra.get("category_ids") or list(range(len(info.classes)))
+    return [{"image_id": image_id, "category_id": int(cats[int(k)]), "segmentation": encode_rle(labels == k)}
+            for k in np.unique(labels) if 0 < int(k) < len(info.classes)]
+
+
+def read_png_folder(path: Path, info: DatasetInfo) -> Iterator[tuple[str, dict[str, Any]]] | None:
+    """A folder of label PNGs named ``<image id>.png`` (the VOC results layout); None when ``path`` is a file."""
+    path = Path(path)
+    if not path.is_dir():
+        return None
+    files = sorted(path.glob("*.png"))
+    if not files:
+        raise BadInput(path, "no .png label images in this folder")
+
+    def items() -> Iterator[tuple[str, dict[str, Any]]]:
+        for f in files:
+            yield f.stem, {"labels": read_label_png(f, info.extra.get("colours"))}
+
+    return items()
+
+
+def unique_png(folder: Path, source: str, taken: set[str]) -> Path:
+    """``folder/<stem>.png``, or ``<stem>_2.png``... when two sources share a stem."""
+    stem = Path(source).stem or "image"
+    name, k = f"{stem}.png", 1
+    while name in taken:
+        k += 1
+        name = f"{stem}_{k}.png"
+    taken.add(name)
+    return folder / name

@@ -1,0 +1,105 @@
+"""The task's predict path, records, predictions files, drawing and plugin registration."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from cvkit.task import DatasetInfo, ModelConfig
+from cvkit_segment.palette import read_label_png
+
+INFO = DatasetInfo("d", "voc", "voc:d", "val", ["background", "cat", "dog"], {"category_ids": [0, 17, 18]})
+
+
+class LeftRight(nn.Module):
+    """Class 1 on the left half of the input, class 2 on the right."""
+
+    def forward(self, x):
+        b, _, h, w = x.shape
+        logits = torch.zeros(b, 3, h, w)
+        logits[:, 1, :, : w // 2] = 1
+        logits[:, 2, :, w // 2 :] = 1
+        return logits
+
+
+def test_spec_is_light_and_discovered():
+    code = "import sys, cvkit_segment; assert 'torch' not in sys.modules; print(cvkit_segment.spec.default_data)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "builtin:shapes"
+    from cvkit.plugin import get_task
+
+    t = get_task("segment")
+    assert type(t).__name__ == "SegmentTask" and t.default_model == "unet"
+    assert set(t.spec.models) == set(t.model_names())
+    assert set(t.spec.dataset_formats) == set(t.formats())
+
+
+def test_predict_step_maps_to_original_pixels(task, tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((30, 50, 3), np.uint8))
+    ds = task.predict_dataset([str(tmp_path / "a.png")], ModelConfig("unet", 16), INFO)
+    batch = task.collate([ds[0]])
+    assert batch.targets is None and batch.inputs.shape == (1, 3, 16, 16)
+    [p] = task.predict_step(LeftRight(), batch)
+    assert p["labels"].shape == (30, 50) and p["labels"].dtype == np.uint8
+    assert (p["labels"][:, :25] == 1).all() and (p["labels"][:, 25:] == 2).all()
+
+
+def test_record_png_and_round_trip(task, tmp_path):
+    labels = np.zeros((6, 8), np.uint8)
+    labels[1:4, 2:5] = 2
+    labels[5, :] = 1
+    task.predict_options = {"masks_dir": str(tmp_path / "masks")}
+    try:
+        rec = task.record({"labels": labels, "source": "x/img_1.jpg"}, INFO)
+        rec2 = task.record({"labels": labels, "source": "y/img_1.jpg"}, INFO)  # same stem: a new name
+        task.predict_options = {"masks_dir": None}
+        assert "mask_png" not in task.record({"labels": labels, "source": "z.jpg"}, INFO)
+    finally:
+        task.predict_options = {}
+    assert rec["mask_png"].endswith("img_1.png") and rec2["mask_png"].endswith("img_1_2.png")
+    assert rec["size"] == [6, 8]
+    assert [(c["label"], c["pixels"]) for c in rec["classes"]] == [("background", 31), ("cat", 8), ("dog", 9)]
+    json.dumps(rec)
+    np.testing.assert_array_equal(read_label_png(rec["mask_png"]), labels)
+    np.testing.assert_array_equal(task.parse_record(rec, INFO)["labels"], labels)
+    only_png = {"mask_png": rec["mask_png"]}
+    np.testing.assert_array_equal(task.parse_record(only_png, INFO)["labels"], labels)
+    assert task.parse_record({}, INFO)["labels"] is None
+    with pytest.raises(ValueError, match="neither"):
+        task.parse_record({"source": "a", "classes": [{"label": "cat"}]}, INFO)
+    rows = task.csv_rows({"source": "s", **rec})
+    assert rows[1] == {"source": "s", "label": "cat", "index": 1, "pixels": 8, "mask_png": rec["mask_png"]}
+    coco = task.coco_results({"labels": labels}, INFO, 5)
+    assert [(r["image_id"], r["category_id"]) for r in coco] == [(5, 17), (5, 18)]
+
+
+def test_png_folder_predictions(task, tmp_path):
+    from tests.plugins.segment.fixtures import save_palette_png
+
+    save_palette_png(tmp_path / "p" / "2007_000032.png", np.ones((3, 4), np.uint8))
+    [(name, pred)] = list(task.read_predictions_file(tmp_path / "p", INFO))
+    assert name == "2007_000032" and pred["labels"].tolist() == [[1] * 4] * 3
+    (tmp_path / "f.jsonl").write_text("{}\n")
+    assert task.read_predictions_file(tmp_path / "f.jsonl", INFO) is None
+
+
+def test_draw(task, tmp_path):
+    img = np.zeros((6, 8, 3), np.uint8)
+    labels = np.zeros((6, 8), np.uint8)
+    labels[:3] = 1
+    out = task.draw(img, {"labels": labels}, INFO)
+    assert out.shape == img.shape and out[:3].any() and not out[3:].any() and not img.any()
+    assert not task.draw(img, {"labels": None}, INFO).any()
+    from tests.plugins.segment.fixtures import save_palette_png
+
+    labels[0, 0] = 255
+    save_palette_png(tmp_path / "t.png", labels)
+    drawn = task.draw_target(img, {"kind": "png", "file": str(tmp_path / "t.png")}, INFO)
+    assert drawn[0, 0].tolist() != drawn[0, 1].tolist()  # void has its own colour
