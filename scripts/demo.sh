@@ -12,8 +12,8 @@ $CVKIT tasks
 echo "== writing the embedded digits as an ImageFolder tree" >&2
 DATA=$($CVKIT data make digits --out "$OUT/digits")
 echo "$DATA" >&2
-echo "== training (default model: MLP on 16x16 digits)" >&2
-$CVKIT train classify --data "$DATA" --out "$OUT/train"
+echo "== training on builtin:digits (the default: an MLP on 16x16 digits, no flips)" >&2
+$CVKIT train classify --out "$OUT/train"
 echo "== evaluating best.pt on the val split" >&2
 $CVKIT eval --weights "$OUT/train/best.pt"
 echo "== predicting 5 images to $OUT/predictions.jsonl" >&2
