@@ -155,6 +155,28 @@ class TaskDataset(torch.utils.data.Dataset, ABC):
         return []
 
 
+class AnnotatedDataset(TaskDataset):
+    """The bookkeeping every image-and-annotation dataset shares: sources, raw targets (None when predicting)
+    and the annotation files read. Subclasses add decoding and transforms in ``__getitem__``."""
+
+    def __init__(self, info: DatasetInfo, sources: list[str], targets: list[Any] | None,
+                 files: list[Path] | None = None) -> None:
+        self.info, self.sources, self.targets = info, sources, targets
+        self._files = list(files or [])
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def source(self, index: int) -> str:
+        return self.sources[index]
+
+    def target(self, index: int) -> Any:
+        return None if self.targets is None else self.targets[index]
+
+    def files(self) -> list[Path]:
+        return self._files + [Path(s) for s in self.sources]
+
+
 class DatasetFormat(ABC):
     """One on-disk format (``imagefolder``, ``voc``, ``coco``...). One module per format in a plugin."""
 

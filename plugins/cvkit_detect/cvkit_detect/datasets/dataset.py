@@ -10,14 +10,14 @@ import torch
 from torchvision import tv_tensors
 
 from cvkit.io.images import read_image
-from cvkit.task import DatasetInfo, ModelConfig, RawSplit, TaskDataset
+from cvkit.task import AnnotatedDataset, DatasetInfo, ModelConfig, RawSplit
 from cvkit_detect.datasets.target import ignored
 from cvkit_detect.transforms import eval_transform, train_transform
 
 DATA_ARGS = ("augment", "vflip", "train_difficult")
 
 
-class DetectionDataset(TaskDataset):
+class DetectionDataset(AnnotatedDataset):
     """``self[i]`` is ``{"index", "image", "target" ({"boxes", "labels"} in input pixels, or None), "meta"}``.
 
     Model arguments read here (and not passed to the model): ``augment`` (``default`` or ``none``), ``vflip``
@@ -25,29 +25,14 @@ class DetectionDataset(TaskDataset):
 
     def __init__(self, info: DatasetInfo, sources: list[str], targets: list[Any] | None, model: ModelConfig,
                  train: bool, files: list[Path] | None = None) -> None:
-        self.info = info
-        self.sources = sources
-        self.targets = targets
+        super().__init__(info, sources, targets, files)
         self.train = train
         self.size = int(model.img_size)
-        self._files = files or []
         self.keep_difficult = bool(model.args.get("train_difficult", False))
         if train and model.args.get("augment", "default") != "none":
             self.transform = train_transform(self.size, model.mean, model.std, bool(model.args.get("vflip", False)))
         else:
             self.transform = eval_transform(self.size, model.mean, model.std)
-
-    def __len__(self) -> int:
-        return len(self.sources)
-
-    def source(self, index: int) -> str:
-        return self.sources[index]
-
-    def target(self, index: int) -> Any:
-        return None if self.targets is None else self.targets[index]
-
-    def files(self) -> list[Path]:
-        return list(self._files) + [Path(s) for s in self.sources]
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         img = read_image(self.sources[index])

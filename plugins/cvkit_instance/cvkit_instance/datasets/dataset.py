@@ -17,7 +17,7 @@ from torchvision import tv_tensors
 from torchvision.ops import masks_to_boxes
 
 from cvkit.io.images import read_image
-from cvkit.task import DatasetInfo, ModelConfig, RawSplit, TaskDataset
+from cvkit.task import AnnotatedDataset, DatasetInfo, ModelConfig, RawSplit
 from cvkit_detect.datasets.target import ignored
 from cvkit_detect.transforms import eval_transform, train_transform
 from cvkit_instance.datasets.target import object_masks
@@ -35,34 +35,19 @@ def sanitize(boxes: torch.Tensor, labels: torch.Tensor, masks: torch.Tensor) -> 
     return {"boxes": boxes[ok], "labels": labels[ok].long(), "masks": masks[ok].to(torch.uint8)}
 
 
-class InstanceDataset(TaskDataset):
+class InstanceDataset(AnnotatedDataset):
     """``self[i]`` is ``{"index", "image", "target" ({"boxes", "labels", "masks"} in input pixels, or None),
     "meta"}``. Model arguments read here: ``augment`` (``default`` or ``none``) and ``vflip``."""
 
     def __init__(self, info: DatasetInfo, sources: list[str], targets: list[Any] | None, model: ModelConfig,
                  train: bool, files: list[Path] | None = None) -> None:
-        self.info = info
-        self.sources = sources
-        self.targets = targets
+        super().__init__(info, sources, targets, files)
         self.train = train
         self.size = int(model.img_size)
-        self._files = files or []
         if train and model.args.get("augment", "default") != "none":
             self.transform = train_transform(self.size, model.mean, model.std, bool(model.args.get("vflip", False)))
         else:
             self.transform = eval_transform(self.size, model.mean, model.std)
-
-    def __len__(self) -> int:
-        return len(self.sources)
-
-    def source(self, index: int) -> str:
-        return self.sources[index]
-
-    def target(self, index: int) -> Any:
-        return None if self.targets is None else self.targets[index]
-
-    def files(self) -> list[Path]:
-        return list(self._files) + [Path(s) for s in self.sources]
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         img = read_image(self.sources[index])

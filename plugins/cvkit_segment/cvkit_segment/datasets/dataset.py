@@ -11,14 +11,14 @@ from torchvision import tv_tensors
 
 from cvkit.errors import BadInput
 from cvkit.io.images import read_image
-from cvkit.task import DatasetInfo, ModelConfig, RawSplit, TaskDataset
+from cvkit.task import AnnotatedDataset, DatasetInfo, ModelConfig, RawSplit
 from cvkit_segment.datasets.target import label_file, load_label
 from cvkit_segment.transforms import eval_transform, train_transform
 
 DATA_ARGS = ("augment", "vflip")
 
 
-class SegmentationDataset(TaskDataset):
+class SegmentationDataset(AnnotatedDataset):
     """``self[i]`` is ``{"index", "image", "target", "meta"}``: ``target`` is the ``(S, S)`` int64 label map
     (255 void) of a training sample and None otherwise (evaluation reads ``target(i)``, the raw annotation).
 
@@ -27,28 +27,13 @@ class SegmentationDataset(TaskDataset):
 
     def __init__(self, info: DatasetInfo, sources: list[str], targets: list[Any] | None, model: ModelConfig,
                  train: bool, files: list[Path] | None = None) -> None:
-        self.info = info
-        self.sources = sources
-        self.targets = targets
+        super().__init__(info, sources, targets, files)
         self.train = train
         self.size = int(model.img_size)
-        self._files = files or []
         if train and model.args.get("augment", "default") != "none":
             self.transform = train_transform(self.size, model.mean, model.std, bool(model.args.get("vflip", False)))
         else:
             self.transform = eval_transform(self.size, model.mean, model.std)
-
-    def __len__(self) -> int:
-        return len(self.sources)
-
-    def source(self, index: int) -> str:
-        return self.sources[index]
-
-    def target(self, index: int) -> Any:
-        return None if self.targets is None else self.targets[index]
-
-    def files(self) -> list[Path]:
-        return list(self._files) + [Path(s) for s in self.sources]
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         img = read_image(self.sources[index])
