@@ -6,9 +6,9 @@ import glob
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 from cvkit.io.images import IMAGE_EXTENSIONS
+from cvkit.io.walk import iter_files
 
 
 def expand_sources(args: Iterable[str], extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> Iterator[str]:
@@ -32,11 +32,8 @@ def expand_sources(args: Iterable[str], extensions: tuple[str, ...] = IMAGE_EXTE
 
 
 def _walk(folder: str, extensions: tuple[str, ...]) -> Iterator[str]:
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
-        for name in sorted(files):
-            if Path(name).suffix.lower() in extensions:
-                yield os.path.join(root, name)
+    """Files under ``folder`` in sorted walk order; each real file once, no link loops (cvkit.io.walk)."""
+    yield from iter_files(folder, extensions)
 
 
 def chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:

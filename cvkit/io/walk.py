@@ -1,72 +1,101 @@
 """Folder walks that visit each real file once: symbolic-link loops and links out of the root are not followed.
 
-Every dataset loader and SOURCE expansion walks folders through :func:`walk_files`, so ``ln -s .. D/train/3/up``
-cannot multiply a dataset. A link to a folder is followed only when it resolves inside the walked root (or when
-``follow_links_out`` is set), and never into a folder already visited; each skipped link is reported once.
+Every dataset loader and SOURCE expansion walks folders through :func:`iter_files` / :func:`walk_files`, so
+``ln -s .. D/train/3/up`` cannot multiply a dataset. A link to a folder is followed only when it resolves inside the
+walked root (or when asked: ``follow_links_out=True`` or ``CVKIT_FOLLOW_LINKS=1``), and never into a folder already
+visited. Links to files are followed wherever they point (they cannot loop), but a real file is listed once per walk.
+Each link that is not followed is named in a warning (the first few of a walk, then a count).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from cvkit.console import warn
 
+FOLLOW_ENV = "CVKIT_FOLLOW_LINKS"
+_NAMED = 3  # links named one by one per walk; the rest are counted
 
-def walk_files(root: str | Path, extensions: Iterable[str] | None = None, follow_links_out: bool = False,
-               quiet: bool = False) -> list[str]:
-    """Every file under ``root`` (sorted walk order: folders and names sorted) whose suffix is in ``extensions``
-    (lower-case, with the dot; None: every file). Paths are returned as found (under ``root``, not resolved)."""
+
+def follow_links_requested() -> bool:
+    """True when the user asked to follow folder links that leave the dataset root (``CVKIT_FOLLOW_LINKS=1``)."""
+    return os.environ.get(FOLLOW_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def iter_files(root: str | Path, extensions: Iterable[str] | None = None, follow_links_out: bool = False,
+               quiet: bool = False, skip_hidden: bool = False, recursive: bool = True) -> Iterator[str]:
+    """Files under ``root`` in ``os.walk`` order (a folder's files sorted by name, then its sorted subfolders),
+    whose suffix is in ``extensions`` (compared lower-case, with the dot; None: every file). Paths are yielded as
+    found under ``root``, not resolved. ``skip_hidden`` ignores names starting with a dot."""
     exts = None if extensions is None else {e.lower() for e in extensions}
     root = str(root)
-    try:
-        real_root = os.path.realpath(root)
-    except OSError:
-        return []
+    follow_out = follow_links_out or follow_links_requested()
+    real_root = os.path.realpath(root)
     seen_dirs: set[str] = set()
     seen_files: set[str] = set()
-    out: list[str] = []
+    skipped: list[str] = []
 
     def skip(path: str, why: str) -> None:
-        if not quiet:
-            warn(f"{path}: not followed ({why})")
+        skipped.append(path)
+        if not quiet and len(skipped) <= _NAMED:
+            warn(f"{path}: link not followed ({why})")
 
-    def visit(folder: str) -> None:
-        real = os.path.realpath(folder)
-        if real in seen_dirs:
-            skip(folder, "a link back to a folder already visited")
-            return
-        seen_dirs.add(real)
+    def visit(folder: str) -> Iterator[str]:
+        here = os.path.realpath(folder)
+        seen_dirs.add(here)
         try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
         except OSError:
             return
-        subdirs = []
+        subfolders: list[tuple[str, bool]] = []
         for entry in entries:
+            if skip_hidden and entry.name.startswith("."):
+                continue
             try:
                 is_link = entry.is_symlink()
                 is_dir = entry.is_dir()  # follows links
-                is_file = entry.is_file()
+                is_file = not is_dir and entry.is_file()
             except OSError:
                 continue
-            if is_link and (is_dir or is_file) and not follow_links_out:
-                target = os.path.realpath(entry.path)
-                if os.path.commonpath([target, real_root]) != real_root:
-                    skip(entry.path, f"a link out of {root}")
-                    continue
             if is_dir:
-                subdirs.append(entry.path)
-            elif is_file and (exts is None or os.path.splitext(entry.name)[1].lower() in exts):
-                real_file = os.path.realpath(entry.path)
-                if real_file in seen_files:
+                if not recursive:
                     continue
-                seen_files.add(real_file)
-                out.append(entry.path)
-            elif is_link and not is_dir and not is_file:
+                subfolders.append((entry.path, is_link))
+            elif is_file:
+                if exts is not None and os.path.splitext(entry.name)[1].lower() not in exts:
+                    continue
+                key = os.path.realpath(entry.path) if is_link else os.path.join(here, entry.name)
+                if key not in seen_files:
+                    seen_files.add(key)
+                    yield entry.path
+            elif is_link:
                 skip(entry.path, "a broken link or a link loop")
-        for sub in subdirs:
-            visit(sub)
+        for path, is_link in subfolders:
+            if not is_link:
+                yield from visit(path)
+                continue
+            real = os.path.realpath(path)
+            if real in seen_dirs or _within(here, real):  # the same folder again, or an ancestor
+                skip(path, "a loop back to a folder already walked")
+            elif not follow_out and not _within(real, real_root):
+                skip(path, f"it leaves {root}; set {FOLLOW_ENV}=1 to follow such links")
+            else:
+                yield from visit(path)
 
-    visit(root)
-    return out
+    yield from visit(root)
+    if not quiet and len(skipped) > _NAMED:
+        warn(f"{root}: {len(skipped) - _NAMED} more link(s) not followed")
+
+
+def _within(path: str, folder: str) -> bool:
+    """True when the resolved ``path`` is ``folder`` or lies below it."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def walk_files(root: str | Path, extensions: Iterable[str] | None = None, follow_links_out: bool = False,
+               quiet: bool = False, skip_hidden: bool = False, recursive: bool = True) -> list[str]:
+    """:func:`iter_files` as a list."""
+    return list(iter_files(root, extensions, follow_links_out, quiet, skip_hidden, recursive))

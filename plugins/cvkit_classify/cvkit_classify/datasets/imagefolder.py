@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cvkit.errors import BadInput, UsageError
+from cvkit.io.walk import iter_files
 from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"})
@@ -53,20 +54,13 @@ def subdirs(folder: Path) -> list[str]:
 
 def list_images(folder: Path, recursive: bool = True) -> list[Path]:
     """Image files under ``folder`` in a deterministic order (by folder, then file name)."""
-    found: list[tuple[str, str]] = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if recursive else []
-        found.extend((dirpath, f) for f in filenames if is_image_name(f))
-    return [Path(d, f) for d, f in sorted(found)]
+    found = iter_files(folder, IMAGE_EXTENSIONS, skip_hidden=True, recursive=recursive)  # no link loops
+    return [Path(d, f) for d, f in sorted(os.path.split(p) for p in found)]
 
 
 def has_images(folder: Path) -> bool:
     """True as soon as one image is found under ``folder`` (stops early on big trees)."""
-    for _, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        if any(is_image_name(f) for f in filenames):
-            return True
-    return False
+    return next(iter_files(folder, IMAGE_EXTENSIONS, quiet=True, skip_hidden=True), None) is not None
 
 
 def describe_folder(folder: Path, limit: int = 12) -> str:
