@@ -103,3 +103,19 @@ def test_generate_identical_to_the_plugin():
         assert np.array_equal(img_a, img_b) and len(obj_a) == len(obj_b)
         for a, b in zip(obj_a, obj_b, strict=True):
             assert a["box"] == b["box"] and a["area"] == b["area"] and np.array_equal(a["mask"], b["mask"])
+
+
+def test_voc_layouts_read_back(tmp_path):
+    from cvkit.vision.voc import load_voc
+
+    out = write_shapes(tmp_path / "v", 3, seed=2, fmt="voc")
+    s = load_voc(out, "train")
+    assert s.classes == list(CLASSES) and len(s) == 3
+    for i, im in enumerate(s.images):
+        _, objects = generate(2, "train", i)
+        assert [(o.box, o.label) for o in im.objects] == [(tuple(map(float, o["box"])), o["label"]) for o in objects]
+    seg = write_shapes(tmp_path / "g", 2, seed=2, fmt="voc-seg", image_size=64)
+    s = load_voc(seg, "val", sets="Segmentation", classes=list(CLASSES))
+    inst = read_index_png(seg / "SegmentationObject" / f"{s.images[0].id}.png")
+    _, objects = generate(2, "val", 0, 64)
+    assert [(inst == o.id).sum() for o in s.images[0].objects] == [o["area"] for o in objects]
