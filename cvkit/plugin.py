@@ -33,6 +33,7 @@ class TaskSpec:
     builtin_datasets: tuple[str, ...] = ()
     default_data: str = ""
     extra_models: str = ""  # a note such as "every torchvision classification model"
+    metrics: tuple[str, ...] = ()  # --metric choices (Task.metric_names(), for completion without torch)
 
 
 @dataclass
@@ -52,10 +53,25 @@ class PluginEntry:
         return self.spec is None
 
 
+# Distributions shipped with cvkit (plugins/): their task names cannot be taken over by another package.
+FIRST_PARTY = frozenset({"cvkit-classify", "cvkit-detect", "cvkit-segment", "cvkit-instance", "cvkit-pose",
+                         "cvkit-video", "cvkit-caption", "cvkit-vqa", "cvkit-pretrain", "cvkit-promptseg",
+                         "cvkit-dense", "cvkit-multilabel"})
+
+
+def _normalise(package: str) -> str:
+    return package.lower().replace("_", "-").replace(".", "-")
+
+
 @lru_cache(maxsize=1)
 def discover() -> dict[str, PluginEntry]:
-    """All ``cvkit.tasks`` entry points, each loaded as far as its light spec (errors are kept, not raised)."""
+    """All ``cvkit.tasks`` entry points, each loaded as far as its light spec (errors are kept, not raised).
+
+    A plugin that fails to import, even by calling ``sys.exit()``, is kept as a broken entry. When two packages
+    register the same task name, a first-party package keeps it (else the first found); the other is listed as a
+    broken entry named ``NAME (PACKAGE)`` and reported once on stderr."""
     found: dict[str, PluginEntry] = {}
+    clashes: list[PluginEntry] = []
     for ep in entry_points(group=GROUP):
         dist = getattr(ep, "dist", None)
         entry = PluginEntry(
@@ -69,10 +85,33 @@ def discover() -> dict[str, PluginEntry]:
             if not isinstance(spec, TaskSpec):
                 raise TypeError(f"{ep.value} is a {type(spec).__name__}, not a cvkit.plugin.TaskSpec")
             entry.spec = spec
-        except Exception as exc:  # a broken plugin must not break the others
-            entry.error = f"{type(exc).__name__}: {exc}"
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001  a broken plugin (even sys.exit at import) breaks no other
+            entry.error = _describe(exc)
+        other = found.get(ep.name)
+        if other is not None:
+            if _normalise(entry.package) in FIRST_PARTY and _normalise(other.package) not in FIRST_PARTY:
+                entry, other = other, entry
+                found[ep.name] = other
+            clashes.append(entry)
+            continue
         found[ep.name] = entry
+    for entry in clashes:
+        owner = found[entry.name]
+        reason = (f"reuses the task name {entry.name!r} of {owner.package}"
+                  + (" (first-party)" if _normalise(owner.package) in FIRST_PARTY else "") + "; ignored")
+        from cvkit.console import warn
+
+        warn(f"task plugin {entry.package} {entry.version}: {reason}")
+        found[f"{entry.name} ({entry.package})"] = PluginEntry(entry.name, entry.package, entry.version, entry.value,
+                                                               error=reason)
     return found
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def task_names() -> list[str]:
@@ -92,10 +131,12 @@ def get_task(name: str) -> Task:
         module_name, _, attr = entry.spec.implementation.partition(":")
         try:
             cls = getattr(importlib.import_module(module_name), attr)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001  sys.exit() in a plugin module is a broken plugin too
             raise CvkitError(
                 f"task plugin {name!r} ({entry.package}) failed to load {entry.spec.implementation}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+                f"{_describe(exc)}"
+            ) from None
         entry._task = cls(entry.spec)
     return entry._task
