@@ -235,8 +235,7 @@ def keypoint_spec(cats: list[dict[str, Any]], f: Path) -> KeypointSpec:
     raise BadInput(f, "no category lists 'keypoints' (is this a person_keypoints file?)", where="categories")
 
 
-def _categories(check: _Checker, data: dict[str, Any], kind: str) -> dict[int, dict[str, Any]]:
-    raw_cats = check.top_list(data, "categories", required=kind != "captions")
+def _categories(check: _Checker, raw_cats: list[Any]) -> dict[int, dict[str, Any]]:
     if len(raw_cats) > MAX_CATEGORIES:
         raise BadInput(check.f, f"{len(raw_cats):,} categories: more than the {MAX_CATEGORIES:,} cvkit accepts",
                        where="categories")
@@ -263,8 +262,9 @@ def parse_coco(path: str | Path, kind: str = "instances", skip_bad: bool = False
         raise BadInput(f, "expected a JSON object with images, annotations and categories", where="top level")
     check = _Checker(f, skip_bad)
     raw_images = check.top_list(data, "images")
-    cats = _categories(check, data, kind)
+    raw_cats = check.top_list(data, "categories", required=kind != "captions")
     raw_anns = check.top_list(data, "annotations", required=False)
+    cats = _categories(check, raw_cats)
     kp = keypoint_spec(list(cats.values()), f) if kind == "person_keypoints" else None
     images: dict[Any, dict[str, Any]] = {}
     dropped: set[Any] = set()  # ids of image entries left out: their annotations go too

@@ -15,6 +15,7 @@ from cvkit.errors import BadInput
 from cvkit.vision.coco import load_coco
 from cvkit.vision.evaluate import BOX_STATS, KEYPOINT_STATS, coco_evaluate
 from cvkit.vision.results import read_coco_results, write_coco_results
+from cvkit.vision.voc import load_voc
 from tests.core.vision.cocofixtures import dump, instances
 
 
@@ -123,3 +124,33 @@ def test_results_round_trip_through_write(tmp_path):
     with pytest.raises(ValueError, match=r"\[0\]\.score"):
         write_coco_results(f, [{**results[0], "score": float("nan")}])
     assert read_coco_results(f) == results  # the previous file is intact
+
+
+def test_voc_difficult_objects_are_crowd_regions(tmp_path):
+    """VOC ground truth: boxes [xmin-1, ymin-1, xmax, ymax], difficult objects ignored as crowd regions, ids 1..N."""
+    from tests.core.vision.test_voc import make_voc, xml
+
+    root = make_voc(tmp_path / "VOC2007", {
+        "a": xml([("dog", (10, 10, 60, 60), 0), ("dog", (100, 100, 140, 150), 1), ("cat", (5, 200, 40, 240), 0)]),
+        "b": xml([("cat", (1, 1, 90, 90), 1), ("cat", (200, 10, 300, 120), 0)]),
+    }, {"val": ["a", "b"]})
+    s = load_voc(root, "val")
+    cat, dog = s.classes.index("cat") + 1, s.classes.index("dog") + 1
+    coco = {"info": {}, "images": [{"id": "a", "file_name": "a.jpg", "width": 500, "height": 375},
+                                   {"id": "b", "file_name": "b.jpg", "width": 500, "height": 375}],
+            "categories": [{"id": k + 1, "name": n} for k, n in enumerate(s.classes)], "annotations": []}
+    for image_id, cid, (x1, y1, x2, y2), crowd in [("a", dog, (9, 9, 60, 60), 0), ("a", dog, (99, 99, 140, 150), 1),
+                                                   ("a", cat, (4, 199, 40, 240), 0), ("b", cat, (0, 0, 90, 90), 1),
+                                                   ("b", cat, (199, 9, 300, 120), 0)]:
+        coco["annotations"].append({"id": len(coco["annotations"]) + 1, "image_id": image_id, "category_id": cid,
+                                    "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1),
+                                    "iscrowd": crowd})
+    res = [{"image_id": "a", "category_id": dog, "bbox": [9.5, 9, 50, 52], "score": 0.9},
+           {"image_id": "a", "category_id": dog, "bbox": [100, 100, 40, 50], "score": 0.8},  # on the difficult one
+           {"image_id": "b", "category_id": cat, "bbox": [2, 2, 85, 85], "score": 0.95},
+           {"image_id": "b", "category_id": cat, "bbox": [150, 9, 100, 111], "score": 0.7},
+           {"image_id": "a", "category_id": cat, "bbox": [300, 300, 20, 20], "score": 0.99}]
+    gt_file, res_file = dump(tmp_path / "gt.json", coco), dump(tmp_path / "res.json", res)
+    scores = coco_evaluate(s, res)
+    same(scores, reference(gt_file, res_file, "bbox"))
+    assert 0 < scores["AP"] < 1
