@@ -1,0 +1,14 @@
+"""cvkit multi-label classification plugin. This module stays light: cvkit imports it to list tasks."""
+
+from cvkit.plugin import TaskSpec
+
+spec = TaskSpec(
+    name="multilabel",
+    summary="Multi-label image classification: several labels per image, sigmoid scores, VOC devkit mAP",
+    implementation="cvkit_multilabel.task:MultiLabelTask",
+    models=("small-cnn",),
+    dataset_formats=("voc", "coco", "csv"),
+    builtin_datasets=("shapes",),
+    default_data="builtin:shapes",
+    extra_models="every torchvision classification model by name (resnet18, mobilenet_v3_small, ...)",
+)
