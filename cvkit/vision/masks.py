@@ -74,6 +74,33 @@ def object_mask(obj: Any, height: int, width: int) -> np.ndarray:
     return m
 
 
+def label_map(objects: Sequence[Any], height: int, width: int, labels: Sequence[int] | None = None,
+              file: str | Path = "annotations") -> np.ndarray:
+    """Paint objects (:class:`~cvkit.vision.schema.ObjectAnnotation`) into one ``(height, width)`` uint8 class map:
+    each object paints ``labels[i]`` (default its ``label``) over background 0; pixels covered by two or more objects
+    and crowd regions become 255 (void), as torchvision's segmentation references do. A bad segmentation is a
+    BadInput naming ``file`` and the annotation id."""
+    h, w = int(height), int(width)
+    if h <= 0 or w <= 0:
+        raise BadInput(file, "image without height/width: cannot rasterise its annotations")
+    out = np.zeros((h, w), np.uint8)
+    cover = np.zeros((h, w), np.uint8)
+    void = np.zeros((h, w), bool)
+    for i, obj in enumerate(objects):
+        try:
+            m = segmentation_mask(obj.segmentation if obj.segmentation is not None else [], h, w)
+        except (ValueError, TypeError, KeyError) as exc:
+            where = f"annotation id {obj.id if obj.id is not None else i}"
+            raise BadInput(file, f"bad segmentation ({exc})", where=where) from None
+        if obj.iscrowd:
+            void |= m
+        else:
+            out[m] = obj.label if labels is None else labels[i]
+            cover += m
+    out[(cover > 1) | void] = VOID
+    return out
+
+
 def mask_polygons(mask: np.ndarray) -> list[list[float]]:
     """COCO polygons (flat ``[x1, y1, ...]``, pixel indices) of the outer contours of a mask, those of 3+ points."""
     import cv2
