@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -193,69 +190,62 @@ def _save_jpeg(path: Path, rgb: np.ndarray) -> None:
         raise CvkitError(f"cannot write {path}")
 
 
-def _publish(out: Path, fill: Any) -> Path:
+def _prepare(out: Path) -> Path:
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise CvkitError(f"{out} exists and is not empty")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        os.chmod(tmp, 0o755)
-        fill(tmp)
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
     return out
 
 
 def write_captions(out: Path, size: int | None = None, seed: int = 0) -> Path:
-    """COCO captions: ``annotations/captions_{train,val}2017.json`` and ``{train,val}2017/<id:012d>.jpg``."""
-    def fill(root: Path) -> None:
-        (root / "annotations").mkdir()
-        for split, n in default_counts(size).items():
-            (root / f"{split}2017").mkdir()
-            images, anns = [], []
-            for i in range(n):
-                img, objs = generate(seed, split, i)
-                name = f"{i + 1:012d}.jpg"
-                _save_jpeg(root / f"{split}2017" / name, img)
-                images.append({"id": i + 1, "file_name": name, "height": IMAGE_SIZE, "width": IMAGE_SIZE})
-                for caption in captions(objs):
-                    anns.append({"image_id": i + 1, "id": len(anns) + 1, "caption": caption})
-            doc = {"info": {"description": DESCRIPTION, "version": "1"}, "licenses": [], "images": images,
-                   "annotations": anns}
-            (root / "annotations" / f"captions_{split}2017.json").write_text(json.dumps(doc))
+    """COCO captions: ``annotations/captions_{train,val}2017.json`` and ``{train,val}2017/<id:012d>.jpg`` under
+    ``out`` (absent or empty; the caller publishes it)."""
+    root = _prepare(out)
+    (root / "annotations").mkdir()
+    for split, n in default_counts(size).items():
+        (root / f"{split}2017").mkdir()
+        images, anns = [], []
+        for i in range(n):
+            img, objs = generate(seed, split, i)
+            name = f"{i + 1:012d}.jpg"
+            _save_jpeg(root / f"{split}2017" / name, img)
+            images.append({"id": i + 1, "file_name": name, "height": IMAGE_SIZE, "width": IMAGE_SIZE})
+            for caption in captions(objs):
+                anns.append({"image_id": i + 1, "id": len(anns) + 1, "caption": caption})
+        doc = {"info": {"description": DESCRIPTION, "version": "1"}, "licenses": [], "images": images,
+               "annotations": anns}
+        (root / "annotations" / f"captions_{split}2017.json").write_text(json.dumps(doc))
 
-    return _publish(out, fill)
+    return root
 
 
 def write_vqa(out: Path, size: int | None = None, seed: int = 0) -> Path:
     """VQA v2 layout: ``v2_OpenEnded_mscoco_{split}2014_questions.json``, ``v2_mscoco_{split}2014_annotations.json``
-    and ``{split}2014/COCO_{split}2014_<id:012d>.jpg``; every question has 10 identical answers."""
-    def fill(root: Path) -> None:
-        for split, n in default_counts(size).items():
-            folder = root / f"{split}2014"
-            folder.mkdir()
-            qs, anns = [], []
-            for i in range(n):
-                img, objs = generate(seed, split, i)
-                image_id = i + 1
-                _save_jpeg(folder / f"COCO_{split}2014_{image_id:012d}.jpg", img)
-                rng = np.random.default_rng([seed, SPLITS[split], i, 1])
-                for k, q in enumerate(questions(objs, rng)):
-                    qid = image_id * 10 + k
-                    qs.append({"image_id": image_id, "question": q["question"], "question_id": qid})
-                    anns.append({"question_id": qid, "image_id": image_id, "question_type": q["type"],
-                                 "answer_type": ANSWER_TYPES[q["type"]], "multiple_choice_answer": q["answer"],
-                                 "answers": [{"answer": q["answer"], "answer_confidence": "yes", "answer_id": j + 1}
-                                             for j in range(10)]})
-            info = {"description": DESCRIPTION, "version": "1"}
-            (root / f"v2_OpenEnded_mscoco_{split}2014_questions.json").write_text(json.dumps(
-                {"info": info, "task_type": "Open-Ended", "data_type": "mscoco", "data_subtype": f"{split}2014",
-                 "questions": qs}))
-            (root / f"v2_mscoco_{split}2014_annotations.json").write_text(json.dumps(
-                {"info": info, "data_type": "mscoco", "data_subtype": f"{split}2014", "annotations": anns}))
+    and ``{split}2014/COCO_{split}2014_<id:012d>.jpg`` under ``out`` (absent or empty; the caller publishes it);
+    every question has 10 identical answers."""
+    root = _prepare(out)
+    for split, n in default_counts(size).items():
+        folder = root / f"{split}2014"
+        folder.mkdir()
+        qs, anns = [], []
+        for i in range(n):
+            img, objs = generate(seed, split, i)
+            image_id = i + 1
+            _save_jpeg(folder / f"COCO_{split}2014_{image_id:012d}.jpg", img)
+            rng = np.random.default_rng([seed, SPLITS[split], i, 1])
+            for k, q in enumerate(questions(objs, rng)):
+                qid = image_id * 10 + k
+                qs.append({"image_id": image_id, "question": q["question"], "question_id": qid})
+                anns.append({"question_id": qid, "image_id": image_id, "question_type": q["type"],
+                             "answer_type": ANSWER_TYPES[q["type"]], "multiple_choice_answer": q["answer"],
+                             "answers": [{"answer": q["answer"], "answer_confidence": "yes", "answer_id": j + 1}
+                                         for j in range(10)]})
+        info = {"description": DESCRIPTION, "version": "1"}
+        (root / f"v2_OpenEnded_mscoco_{split}2014_questions.json").write_text(json.dumps(
+            {"info": info, "task_type": "Open-Ended", "data_type": "mscoco", "data_subtype": f"{split}2014",
+             "questions": qs}))
+        (root / f"v2_mscoco_{split}2014_annotations.json").write_text(json.dumps(
+            {"info": info, "data_type": "mscoco", "data_subtype": f"{split}2014", "annotations": anns}))
 
-    return _publish(out, fill)
+    return root
