@@ -1,15 +1,26 @@
-"""Resolving ``--data`` specs: ``PATH``, ``FORMAT:PATH`` or ``builtin:NAME``, for the task in use."""
+"""Resolving ``--data`` specs: ``PATH``, ``FORMAT:PATH`` or ``builtin:NAME``, for the task in use; publishing
+embedded datasets; dataset cards.
+
+A dataset card (``cvkit-dataset.json`` at the root of a dataset's folder) carries the settings the data wants,
+``{"name", "task", "format", "path", "defaults": {...}, "models": {name: {...}}}``. The core writes it when it
+publishes an embedded dataset (``BuiltinDataset.card()``) and reads it for every ``--data`` (the folder given and
+its parents, up to three levels), so ``builtin:digits`` and ``imagefolder:<the same files>`` train the same way.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
 from cvkit.errors import CvkitError, UsageError
-from cvkit.task import RawSplit, Task
+from cvkit.task import BuiltinDataset, RawSplit, Task
+
+CARD_NAME = "cvkit-dataset.json"
+CARD_SEARCH_DEPTH = 3  # parents of the --data path searched for a card
 
 SPLIT_ALIASES = {"valid": "val", "validation": "val"}
 
@@ -37,6 +48,79 @@ def parse_spec(task: Task, spec: str) -> tuple[str | None, str]:
     return None, spec
 
 
+def read_card(path: Path) -> dict[str, Any]:
+    """The card of the dataset at ``path`` (a folder or file; its parents are searched too), or ``{}``."""
+    path = Path(path).expanduser()
+    folder = path if path.is_dir() else path.parent
+    for candidate in [folder, *folder.parents][: CARD_SEARCH_DEPTH + 1]:
+        card = candidate / CARD_NAME
+        if card.is_file():
+            try:
+                doc = json.loads(card.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise CvkitError(f"{card}: not a readable dataset card ({exc})") from None
+            if not isinstance(doc, dict):
+                raise CvkitError(f"{card}: a dataset card is a JSON object")
+            return doc
+    return {}
+
+
+def card_defaults(card: dict[str, Any], model: str) -> dict[str, Any]:
+    """The settings a card recommends for ``model``: its ``models`` entry, else its ``defaults``."""
+    models = card.get("models") or {}
+    chosen = models.get(model, card.get("defaults") or {})
+    return dict(chosen) if isinstance(chosen, dict) else {}
+
+
+def publish_builtin(builtin: BuiltinDataset, final: Path, fmt: str, size: int | None, seed: int,
+                    task: str = "", replace: bool = False) -> str:
+    """Write ``builtin`` into a fresh folder beside ``final``, add its card, and move it to ``final`` atomically.
+
+    ``final`` must be absent or an empty folder (``replace``: a complete earlier copy, which is swapped out).
+    Returns the ``FORMAT:PATH`` spec that loads the published copy. Concurrent writers of the same ``final``
+    (two commands filling the cache) leave one complete copy."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()  # not mkdtemp: the dataset keeps the user's umask, not mode 0700
+    try:
+        out = tmp / "data"
+        out.mkdir()
+        spec = builtin.write(out, fmt, size, seed)
+        written_fmt, _, where = spec.partition(":")
+        try:
+            rel = Path(where).resolve().relative_to(out.resolve())
+        except ValueError:
+            raise CvkitError(f"builtin:{builtin.name} wrote outside its folder ({where})") from None
+        card = {"name": builtin.name, "task": task, "format": written_fmt, "path": rel.as_posix(), "seed": seed,
+                "size": size, **builtin.card()}
+        (out / CARD_NAME).write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+        _move_into_place(out, final, tmp, replace)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return _card_spec(final)
+
+
+def _card_spec(folder: Path) -> str:
+    card = json.loads((folder / CARD_NAME).read_text(encoding="utf-8"))
+    path = folder / card.get("path", ".") if card.get("path", ".") != "." else folder
+    return f"{card['format']}:{path}"
+
+
+def _move_into_place(out: Path, final: Path, tmp: Path, replace: bool) -> None:
+    if final.is_dir() and not any(final.iterdir()):
+        final.rmdir()
+    elif final.exists() and replace:
+        os.rename(final, tmp / "old")
+    try:
+        os.rename(out, final)
+    except OSError:
+        if not (final / CARD_NAME).exists():  # someone else won the race only if their copy is complete
+            if final.exists():
+                raise CvkitError(f"{final}: exists and is not empty; remove it or choose another folder") from None
+            raise
+
+
 def materialize_builtin(task: Task, name: str, seed: int = 0, size: int | None = None) -> str:
     """Write an embedded dataset into the cache once and return the ``FORMAT:PATH`` spec that loads it."""
     builtins = task.builtins()
@@ -46,24 +130,10 @@ def materialize_builtin(task: Task, name: str, seed: int = 0, size: int | None =
     builtin = builtins[name]
     tag = f"{name}-seed{seed}" + (f"-n{size}" if size else "")
     final = cache_dir() / "datasets" / task.name / tag
-    marker = final / ".cvkit-format"
-    if marker.exists():
-        return f"{marker.read_text().strip()}:{final}"
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{tag}.", dir=final.parent))
-    try:
-        out = tmp / "data"
-        spec = builtin.write(out, builtin.formats[0], size, seed)
-        fmt = spec.partition(":")[0]
-        (out / ".cvkit-format").write_text(fmt)
-        try:
-            os.rename(out, final)
-        except OSError:
-            if not marker.exists():  # someone else won the race only if their copy is complete
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return f"{marker.read_text().strip()}:{final}"
+    if (final / CARD_NAME).exists():
+        return _card_spec(final)
+    # a copy from before dataset cards (or an interrupted one) is replaced
+    return publish_builtin(builtin, final, builtin.formats[0], size, seed, task.name, replace=final.exists())
 
 
 def resolve(task: Task, spec: str | None) -> tuple[str, Path]:

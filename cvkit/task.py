@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from cvkit import model as model_protocol
 from cvkit.plugin import TaskSpec
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -88,13 +89,44 @@ class ModelConfig:
         )
 
 
+@dataclass(frozen=True)
+class PredictOptions:
+    """Per-call options of ``cvkit predict`` (and of drawing), passed explicitly to ``predict_step``, ``record``
+    and ``draw``; evaluation passes the default (every scored prediction kept, no artefacts written).
+
+    ``conf``: minimum score of a reported detection/keypoint/label (None: the task's default, usually none).
+    ``save_masks``: folder for per-input mask PNGs (segmentation), None to write none (records keep their RLE).
+    ``extra``: task-specific options of future commands."""
+
+    conf: float | None = None
+    save_masks: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+NO_OPTIONS = PredictOptions()
+
+
+def supported_kwargs(fn: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
+    """The keyword arguments of ``kwargs`` that ``fn`` accepts: lets the core pass the newer optional arguments
+    (``options``, ``info``) to plugins written before they existed."""
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in params}
+
+
 @dataclass
 class Batch:
     """A collated batch. ``inputs`` is a tensor or a list of tensors; ``targets`` is whatever the loss needs
     (None when predicting); ``indices`` are the dataset indices of the samples (set by the core after
-    ``Task.collate``, which may leave them empty); ``meta[k]`` holds per-sample facts such as ``source``
-    (path as given) and ``orig_size`` ``(h, w)`` that ``predict_step`` needs to map outputs back to the
-    original image."""
+    ``Task.collate``, which leaves them empty: whatever collate puts there is replaced); ``meta[k]`` holds
+    per-sample facts such as ``source`` (path as given) and ``orig_size`` ``(h, w)`` that ``predict_step`` needs
+    to map outputs back to the original image."""
 
     inputs: Any
     targets: Any
@@ -150,10 +182,6 @@ class TaskDataset(torch.utils.data.Dataset, ABC):
     def target(self, index: int) -> Any:
         """The raw annotation of sample ``index`` as the evaluator expects it."""
 
-    def files(self) -> list[Path]:
-        """Annotation files and sample files, for the dataset fingerprint in summary.json."""
-        return []
-
 
 class AnnotatedDataset(TaskDataset):
     """The bookkeeping every image-and-annotation dataset shares: sources, raw targets (None when predicting)
@@ -162,7 +190,7 @@ class AnnotatedDataset(TaskDataset):
     def __init__(self, info: DatasetInfo, sources: list[str], targets: list[Any] | None,
                  files: list[Path] | None = None) -> None:
         self.info, self.sources, self.targets = info, sources, targets
-        self._files = list(files or [])
+        self.annotation_files = list(files or [])
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -172,9 +200,6 @@ class AnnotatedDataset(TaskDataset):
 
     def target(self, index: int) -> Any:
         return None if self.targets is None else self.targets[index]
-
-    def files(self) -> list[Path]:
-        return self._files + [Path(s) for s in self.sources]
 
 
 class DatasetFormat(ABC):
@@ -204,7 +229,10 @@ class RawSplit:
 
 
 class BuiltinDataset(ABC):
-    """An embedded dataset that ``cvkit data make`` writes in a real on-disk format."""
+    """An embedded dataset that ``cvkit data make`` writes in a real on-disk format.
+
+    The core publishes it (``cvkit.data.publish_builtin``): ``write`` gets a fresh empty folder, the core adds
+    the dataset card (``card()``, see ``cvkit.data.CARD_NAME``) and moves the folder into place atomically."""
 
     name: str
     formats: tuple[str, ...]  # formats it can be written in; the first is the default
@@ -212,7 +240,14 @@ class BuiltinDataset(ABC):
 
     @abstractmethod
     def write(self, out: Path, fmt: str, size: int | None, seed: int) -> str:
-        """Write the dataset under ``out`` and return the ``FORMAT:PATH`` data spec that loads it."""
+        """Write the dataset under the fresh folder ``out``; return the ``FORMAT:PATH`` data spec that loads it
+        (PATH inside ``out``)."""
+
+    def card(self) -> dict[str, Any]:
+        """Recommended training settings for this data, stored next to its files so that ``builtin:NAME`` and
+        ``FORMAT:<the same files>`` train identically: ``{"defaults": {TrainConfig field: value}, "models":
+        {model name: {field: value}}}`` (a model's entry replaces ``defaults`` for that model). Empty: none."""
+        return {}
 
 
 class Evaluator(ABC):
@@ -222,7 +257,8 @@ class Evaluator(ABC):
     from all ranks and merged with ``merge()``; ``compute()`` runs on one rank.
     """
 
-    primary: str  # the metric name best.pt is chosen by (higher is better)
+    primary: str  # the metric name best.pt is chosen by
+    higher_is_better: bool = True  # False for a primary metric such as an error or a loss
 
     @abstractmethod
     def update(self, indices: Sequence[int], predictions: Sequence[Any], targets: Sequence[Any]) -> None: ...
@@ -246,7 +282,6 @@ class Evaluator(ABC):
 class Task(ABC):
     """Base class of every task plugin's implementation. Instantiated once per process with its spec."""
 
-    primary_metric: str = "loss"
     default_model: str = ""
     default_img_size: int = 32
     default_epochs: int = 10
@@ -264,13 +299,16 @@ class Task(ABC):
     def __init__(self, spec: TaskSpec) -> None:
         self.spec = spec
         self.name = spec.name
-        # Set by the core before predicting: {"conf": float} when the user passed --conf. Plugins read it in
-        # predict_step; evaluation leaves it empty so that metrics see every scored prediction.
-        self.predict_options: dict[str, Any] = {}
+
+    @property
+    def predict_options(self) -> dict[str, Any]:
+        """Deprecated and always empty: per-call options arrive as ``predict_step(..., options=)``."""
+        return {}
 
     def defaults_for(self, data: str, model: str) -> dict[str, Any]:
-        """Option defaults that suit a particular dataset/model (``TrainConfig`` field names; ``model_args``
-        is merged under the user's). Applied before the class-level defaults."""
+        """Option defaults that suit a model (``TrainConfig`` field names; ``model_args`` is merged under the
+        user's). Dataset-specific settings belong in the dataset's card (``BuiltinDataset.card``), which the core
+        applies first; these come next, then the class-level defaults."""
         return {}
 
     # ----------------------------------------------------------------- data
@@ -304,11 +342,16 @@ class Task(ABC):
     def build_model(self, config: ModelConfig, info: DatasetInfo) -> nn.Module:
         """Build the model for ``info.classes``; never downloads (``config.pretrained`` reads the hub cache)."""
 
-    def freeze_backbone(self, model: nn.Module) -> None:
-        """``--freeze-backbone``: leave only the head trainable (default: the last module with parameters)."""
-        from cvkit.engine.setup import freeze_all_but_head
+    def foreign_checkpoint(self, path: Path) -> Any:
+        """Weights saved by another toolkit that this task reads (e.g. official Segment Anything files), as a
+        ``cvkit.checkpoint.Checkpoint`` whose model ``build_model`` builds; None when ``path`` is not such a file.
+        Asked by ``load_model`` (predict, eval) only when the task is named and the file is no cvkit checkpoint."""
+        return None
 
-        freeze_all_but_head(model)
+    def freeze_backbone(self, model: nn.Module) -> None:
+        """``--freeze-backbone``: freeze what the model declares as its backbone (``cvkit.model``); a model that
+        declares none keeps only its head trainable. Override only when the model cannot say it itself."""
+        model_protocol.freeze_backbone(model)
 
     def example_input(self, model: nn.Module, input_size: tuple[int, ...]) -> Any:
         """An input for tracing/counting (count-params, export). Default: one ``(1, *input_size)`` tensor."""
@@ -320,26 +363,29 @@ class Task(ABC):
         """Forward pass in train mode; returns ``{"loss": scalar, ...other logged scalars}``."""
 
     @abstractmethod
-    def predict_step(self, model: nn.Module, batch: Batch) -> list[Any]:
-        """Forward pass in eval mode (under no_grad); one prediction per sample, in original image space."""
+    def predict_step(self, model: nn.Module, batch: Batch, options: PredictOptions = NO_OPTIONS) -> list[Any]:
+        """Forward pass in eval mode (under no_grad); one prediction per sample, in original image space.
+
+        ``options.conf`` (``cvkit predict --conf``) filters what is reported; evaluation passes no options."""
 
     def fit(self, model: nn.Module, batches: Iterator[Batch]) -> bool:
-        """For models fitted in one pass rather than by gradient descent (k-NN, HOG+SVM).
-
-        Return True when the model was fitted here (the engine then skips gradient training)."""
-        return False
+        """One-pass fitting instead of gradient descent, for models that declare ``fitted_in_one_pass``
+        (``cvkit.model``). Return True when the model was fitted (the engine then skips gradient training)."""
+        return model_protocol.fit_in_one_pass(model, batches)
 
     @abstractmethod
     def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator: ...
 
     def metric_names(self) -> list[str]:
-        """Choices for ``--metric`` (empty: the task has one metric family)."""
+        """Choices for ``--metric`` (empty: the task has one metric family). The spec's ``metrics`` lists the same
+        names for completion without importing the task (a core test checks they agree)."""
         return []
 
     # -------------------------------------------------------------- outputs
     @abstractmethod
-    def record(self, prediction: Any, info: DatasetInfo) -> dict[str, Any]:
-        """The task fields of a JSONL prediction record (the core adds ``source`` and ``task``)."""
+    def record(self, prediction: Any, info: DatasetInfo, options: PredictOptions = NO_OPTIONS) -> dict[str, Any]:
+        """The task fields of a JSONL prediction record (the core adds ``source`` and ``task``). Artefacts such as
+        mask PNGs are written only where ``options`` asks (``save_masks``), never into the current folder."""
 
     @abstractmethod
     def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
@@ -348,8 +394,9 @@ class Task(ABC):
         ``parse_record({}, info)`` must return the empty prediction: it scores images the file has no record
         for (e.g. no detections)."""
 
-    def csv_rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
-        """Rows for ``--format csv`` (one per prediction); default: the record's scalar fields."""
+    def csv_rows(self, record: dict[str, Any], info: DatasetInfo | None = None) -> list[dict[str, Any]]:
+        """Rows for ``--format csv`` (one per prediction); default: the record's scalar fields. ``info`` is the
+        dataset the model was trained on (class and keypoint names)."""
         return [{k: v for k, v in record.items() if not isinstance(v, (list, dict))}]
 
     def coco_results(self, prediction: Any, info: DatasetInfo, image_id: Any) -> list[dict[str, Any]]:
@@ -372,13 +419,32 @@ class Task(ABC):
         return read_image(source).permute(1, 2, 0).numpy()
 
     @abstractmethod
-    def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo) -> np.ndarray:
+    def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo,
+             options: PredictOptions = NO_OPTIONS) -> np.ndarray:
         """Draw ``prediction`` on an RGB uint8 HWC image (OpenCV), returning a new image."""
 
     def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:
         """Draw a ground-truth annotation (``visualize dataset``); default: the image unchanged."""
         return image
 
-    def scripts(self) -> dict[str, Callable[..., Any]]:
-        """Optional extra visualisations (``cvkit visualize KIND``) contributed by the task."""
+    def scripts(self) -> dict[str, Callable[[VisualizeRequest], list[Path]]]:
+        """Extra visualisations contributed by the task: ``cvkit visualize KIND`` calls ``scripts()[KIND](request)``
+        for a KIND the core does not know; it writes into ``request.out`` and returns the files written."""
         return {}
+
+
+@dataclass
+class VisualizeRequest:
+    """What ``cvkit visualize KIND`` was asked, for a task's own ``scripts()``."""
+
+    kind: str
+    out: Path
+    sources: list[str] = field(default_factory=list)
+    weights: Path | None = None
+    data: str | None = None
+    split: str | None = None
+    limit: int | None = None
+    layer: str | None = None
+    target: str | None = None
+    options: dict[str, str] = field(default_factory=dict)  # --option KEY=VALUE
+    device: str = "auto"

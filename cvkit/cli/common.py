@@ -14,6 +14,20 @@ def split_task_and_paths(args: list[str]) -> tuple[str | None, list[str]]:
     return None, args
 
 
+def complete_metric(ctx: object, incomplete: str) -> list[str]:
+    """``--metric`` completion: the metric families of the task named on the command line (every task's when
+    none is named yet), read from the light specs."""
+    from cvkit.plugin import discover
+
+    params = getattr(ctx, "params", {}) or {}
+    wanted = params.get("task")
+    names: set[str] = set()
+    for name, entry in discover().items():
+        if entry.spec is not None and (wanted in (None, name)):
+            names.update(entry.spec.metrics)
+    return sorted(n for n in names if n.startswith(incomplete))
+
+
 def print_json(doc: object) -> None:
     import json
     import sys

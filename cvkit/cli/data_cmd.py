@@ -38,5 +38,6 @@ def make(
         raise UsageError(f"--format {fmt}: {name} can be written as {', '.join(builtin.formats)}")
     if out.exists() and any(out.iterdir()):
         raise UsageError(f"--out {out}: folder exists and is not empty")
-    spec = builtin.write(out, fmt, size, seed)
-    typer.echo(spec)
+    from cvkit.data import publish_builtin
+
+    typer.echo(publish_builtin(builtin, out, fmt, size, seed, owners[0]))

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from cvkit.cli.app import app
+from cvkit.cli.common import complete_metric
 
 
 @app.command("eval")
@@ -16,8 +17,9 @@ def eval_cmd(
     weights: Path = typer.Option(None, help="Checkpoint to evaluate.", show_default=False),
     data: str = typer.Option(None, help="Dataset spec (default: the checkpoint's).", show_default="checkpoint's"),
     split: str = typer.Option("val", help="Split to evaluate (val and valid are the same)."),
-    metric: str = typer.Option(None, help="Metric family where the task has several (e.g. voc07, voc, coco).",
-                               show_default="task default"),
+    metric: str = typer.Option(None, help="Metric family where the task has several (`cvkit tasks --json` lists "
+                               "them: detect voc07, voc07-strict, voc, coco; pose pckh, pckh-strict, oks).",
+                               show_default="task default", autocompletion=complete_metric),
     predictions: Path = typer.Option(None, help="Score this predictions file (predict's JSONL or a COCO results "
                                      "list) instead of running a model.", show_default=False),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),

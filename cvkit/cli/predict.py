@@ -30,6 +30,9 @@ def predict_cmd(
     save_vis: Path = typer.Option(None, help="Also write each image with its prediction drawn into this folder.",
                                   show_default=False),
     amp: bool = typer.Option(False, help="bf16 autocast on CUDA (faster on tensor-core GPUs; ignored on CPU)."),
+    save_masks: Path = typer.Option(None, help="Also write one label PNG per input into this folder (segmentation); "
+                                    "records name it in mask_png. Without it records carry RLE only.",
+                                    show_default=False),
 ) -> None:
     """Predict and write one record per input, in input order, as soon as each batch is done."""
     from cvkit.cli.common import split_task_and_paths
@@ -40,7 +43,7 @@ def predict_cmd(
     if not sources:
         raise UsageError("no SOURCE given (files, folders, globs, or - for paths on stdin)")
     stats = run_predict(task, weights, sources, fmt, output, img_size, batch_size, conf, backend, device, workers,
-                        save_vis, amp)
+                        save_vis, amp, save_masks)
     if stats.errors and not skip_bad:
         raise CvkitError(f"{stats.errors} of {stats.inputs} input(s) could not be read (see the error records; "
                          "--skip-bad to exit 0)")

@@ -22,7 +22,8 @@ def tasks_cmd(as_json: bool = typer.Option(False, "--json", help="One JSON docum
         if e.spec:
             row.update(summary=e.spec.summary, models=list(e.spec.models), extra_models=e.spec.extra_models,
                        dataset_formats=list(e.spec.dataset_formats),
-                       builtin_datasets=list(e.spec.builtin_datasets), default_data=e.spec.default_data)
+                       builtin_datasets=list(e.spec.builtin_datasets), default_data=e.spec.default_data,
+                       metrics=list(e.spec.metrics))
         else:
             row["error"] = e.error
         rows.append(row)

@@ -58,7 +58,7 @@ def evaluate_model(task: Task, model: nn.Module, dataset: TaskDataset, device: t
     total = sum(s[1] for s in states)
     skipped = len({m for s in states for m in s[2]})
     return EvalResult(evaluator.compute(), evaluator.primary, total, time.perf_counter() - start, skipped,
-                      evaluator.details(), getattr(evaluator, "higher_is_better", True))
+                      evaluator.details(), evaluator.higher_is_better)
 
 
 def evaluate_predictions(task: Task, raw: RawSplit, path: Path, metric: str | None = None) -> EvalResult:
@@ -93,7 +93,7 @@ def evaluate_predictions(task: Task, raw: RawSplit, path: Path, metric: str | No
             if i not in matched:
                 evaluator.update([i], [task.parse_record({}, raw.info)], [raw.targets[i]])
     return EvalResult(evaluator.compute(), evaluator.primary, len(raw.sources), time.perf_counter() - start, 0,
-                      evaluator.details(), getattr(evaluator, "higher_is_better", True))
+                      evaluator.details(), evaluator.higher_is_better)
 
 
 def _read_jsonl(task: Task, path: Path, raw: RawSplit):

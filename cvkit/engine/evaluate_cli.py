@@ -28,6 +28,7 @@ def run_eval(task: str | None, weights: Path | None, data: str | None, split: st
         from cvkit.engine.evaluate import evaluate_predictions
 
         t = get_task(task)
+        check_metric(t, metric)
         raw = load_split(t, data, split, options)
         result = evaluate_predictions(t, raw, predictions, metric)
         info = raw.info
@@ -43,6 +44,7 @@ def run_eval(task: str | None, weights: Path | None, data: str | None, split: st
         dev = select_device(device)
         configure_threads()
         t, model, ckpt = load_model(weights, dev, task)
+        check_metric(t, metric)
         raw = load_split(t, data or ckpt.info.spec, split, options)
         _check_classes(t.name, ckpt.info.classes, raw.info.classes, weights, raw.info.spec)
         raw.info.extra = {**ckpt.info.extra, **raw.info.extra}
@@ -62,6 +64,17 @@ def run_eval(task: str | None, weights: Path | None, data: str | None, split: st
         "seconds": round(result.seconds, 4),
         "details": result.details,
     }
+
+
+def check_metric(task: Any, metric: str | None) -> None:
+    """``--metric`` must be one of the task's ``metric_names()``."""
+    if metric is None:
+        return
+    names = list(task.metric_names())
+    if not names:
+        raise UsageError(f"--metric {metric}: task {task.name!r} has a single metric family (leave --metric out)")
+    if metric not in names:
+        raise UsageError(f"--metric {metric}: unknown for task {task.name!r} (choose from {', '.join(names)})")
 
 
 def _check_classes(task: str, trained: list[str], data: list[str], weights: Path, spec: str) -> None:

@@ -16,7 +16,7 @@ from cvkit.engine.loader import EpochSampler, make_loader
 from cvkit.io.atomic import write_image
 from cvkit.io.sources import chunks
 from cvkit.io.writers import Writer
-from cvkit.task import DatasetInfo, ModelConfig, Task
+from cvkit.task import NO_OPTIONS, DatasetInfo, ModelConfig, PredictOptions, Task, supported_kwargs
 
 CHUNK = 2048
 
@@ -30,8 +30,14 @@ class PredictStats:
 
 def predict(task: Task, model: Any, model_cfg: ModelConfig, info: DatasetInfo, sources: Iterable[str],
             writer: Writer, device: torch.device, batch_size: int = 16, workers: int = 0,
-            save_vis: Path | None = None, amp_dtype: torch.dtype | None = None) -> PredictStats:
+            save_vis: Path | None = None, amp_dtype: torch.dtype | None = None,
+            options: PredictOptions = NO_OPTIONS) -> PredictStats:
+    """Predict ``sources`` and write their records. ``options`` (``--conf``, ``--save-masks``) travel with this
+    call to the task's ``predict_step``, ``record`` and ``draw``; nothing is left on the task object."""
     stats = PredictStats()
+    step_kw = supported_kwargs(task.predict_step, options=options)
+    record_kw = supported_kwargs(task.record, options=options)
+    csv_kw = supported_kwargs(task.csv_rows, info=info)
     channels_last = _use_channels_last(model)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -52,9 +58,9 @@ def predict(task: Task, model: Any, model_cfg: ModelConfig, info: DatasetInfo, s
                         batch.inputs = batch.inputs.contiguous(memory_format=torch.channels_last)
                     with torch.inference_mode(), torch.autocast(device.type, dtype=amp_dtype,
                                                                 enabled=amp_dtype is not None):
-                        preds = task.predict_step(model, batch)
+                        preds = task.predict_step(model, batch, **step_kw)
                     for i, pred in zip(batch.indices, preds, strict=True):
-                        rec = {"source": chunk[i], "task": task.name, **task.record(pred, info)}
+                        rec = {"source": chunk[i], "task": task.name, **task.record(pred, info, **record_kw)}
                         out[i] = (rec, pred)
                 for i in sorted(out):
                     rec, pred = out[i]
@@ -64,9 +70,9 @@ def predict(task: Task, model: Any, model_cfg: ModelConfig, info: DatasetInfo, s
                         warn(rec["error"])
                         writer.write(rec, [{"source": rec["source"], "error": rec["error"]}], [])
                         continue
-                    writer.write(rec, task.csv_rows(rec), _coco(task, pred, info, image_id, writer))
+                    writer.write(rec, task.csv_rows(rec, **csv_kw), _coco(task, pred, info, image_id, writer))
                     if save_vis is not None:
-                        _save_vis(task, chunk[i], pred, info, save_vis, position + i)
+                        _save_vis(task, chunk[i], pred, info, save_vis, position + i, options)
                 writer.flush()
                 stats.inputs += len(out)
                 bar.advance(len(out))
@@ -99,6 +105,7 @@ def _image_id(source: str, position: int, info: DatasetInfo) -> Any:
     return int(stem) if stem.isdigit() else position + 1
 
 
-def _save_vis(task: Task, source: str, pred: Any, info: DatasetInfo, folder: Path, position: int) -> None:
-    drawn = task.draw(task.picture(source, info), pred, info)
+def _save_vis(task: Task, source: str, pred: Any, info: DatasetInfo, folder: Path, position: int,
+              options: PredictOptions = NO_OPTIONS) -> None:
+    drawn = task.draw(task.picture(source, info), pred, info, **supported_kwargs(task.draw, options=options))
     write_image(folder / f"{position:06d}_{Path(source).stem}.png", drawn)

@@ -10,11 +10,12 @@ from cvkit.engine.predict import PredictStats, predict
 from cvkit.errors import UsageError
 from cvkit.io.sources import expand_sources
 from cvkit.io.writers import make_writer
+from cvkit.task import PredictOptions
 
 
 def run_predict(task: str | None, weights: Path, sources: list[str], fmt: str, output: str, img_size: int | None,
                 batch_size: int, conf: float | None, backend: str, device: str, workers: int,
-                save_vis: Path | None, amp: bool = False) -> PredictStats:
+                save_vis: Path | None, amp: bool = False, save_masks: Path | None = None) -> PredictStats:
     from dataclasses import replace
 
     from cvkit.engine.device import configure_threads, select_device
@@ -24,7 +25,7 @@ def run_predict(task: str | None, weights: Path, sources: list[str], fmt: str, o
     t, model, model_cfg, ds_info = _load(task, weights, backend, dev)
     if img_size:
         model_cfg = replace(model_cfg, img_size=img_size)
-    t.predict_options = {"conf": conf} if conf is not None else {}
+    options = PredictOptions(conf=conf, save_masks=save_masks)
     writer = make_writer(fmt, output)
     ok = False
     try:
@@ -32,7 +33,7 @@ def run_predict(task: str | None, weights: Path, sources: list[str], fmt: str, o
 
         amp_dtype = torch.bfloat16 if amp and dev.type == "cuda" else None
         stats = predict(t, model, model_cfg, ds_info, expand_sources(sources, t.input_extensions), writer, dev,
-                        batch_size, workers, save_vis, amp_dtype)
+                        batch_size, workers, save_vis, amp_dtype, options)
         ok = True
     finally:
         writer.close(ok)

@@ -18,14 +18,21 @@ _QUIET_ON_RESUME = {"resume", "epochs", "workers", "device", "out"}
 
 
 def apply_task_defaults(cfg: TrainConfig, task: Task) -> None:
-    """Fill options the user left unset: first the task's defaults for this dataset and model, then its own."""
+    """Fill options the user left unset: first the settings the dataset's card recommends (for this model), then
+    the task's defaults for the model, then the task's own."""
     cfg.data = cfg.data or task.spec.default_data
     cfg.model = cfg.model or task.default_model
-    for key, value in task.defaults_for(cfg.data, cfg.model).items():
-        if key == "model_args":
-            cfg.model_args = {**value, **cfg.model_args}
-        elif getattr(cfg, key) is None:
-            setattr(cfg, key, value)
+    from cvkit.data import card_defaults, read_card, resolve
+
+    _, path = resolve(task, cfg.data)
+    for source in (card_defaults(read_card(path), cfg.model), task.defaults_for(cfg.data, cfg.model)):
+        for key, value in source.items():
+            if key == "model_args":
+                cfg.model_args = {**value, **cfg.model_args}
+            elif not hasattr(cfg, key):
+                raise CvkitError(f"{cfg.data}: the dataset card names an unknown option {key!r}")
+            elif getattr(cfg, key) is None:
+                setattr(cfg, key, value)
     defaults = {
         "model": task.default_model,
         "epochs": task.default_epochs,
@@ -82,17 +89,4 @@ def init_weights_from(model: nn.Module, path: str) -> None:
     info(f"initialised {len(loaded)} tensors from {path}" + (f" ({skipped} left as built)" if skipped else ""))
 
 
-def freeze_all_but_head(model: nn.Module) -> None:
-    """Linear probe: freeze every parameter except those of the last module that has parameters."""
-    last = None
-    for module in model.modules():
-        if any(True for _ in module.parameters(recurse=False)):
-            last = module
-    for p in model.parameters():
-        p.requires_grad_(False)
-    if last is not None:
-        for p in last.parameters():
-            p.requires_grad_(True)
-
-
-__all__ = ["apply_task_defaults", "merge_resume_config", "init_weights_from", "freeze_all_but_head"]
+__all__ = ["apply_task_defaults", "merge_resume_config", "init_weights_from"]

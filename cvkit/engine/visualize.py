@@ -24,7 +24,11 @@ def run_visualize(kind: str, sources: list[str], weights: Path | None, out: Path
                   options: list[str], device: str, task: str | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     if kind not in BASIC:
+        from cvkit.explain import KINDS
         from cvkit.explain.run import run_explain
+
+        if kind not in KINDS:
+            return _task_script(kind, sources, weights, out, data, split, limit, layer, target, options, device, task)
 
         return run_explain(kind, sources, weights, out, data, split, layer, list_layers, target, options, device,
                            limit)
@@ -37,6 +41,33 @@ def run_visualize(kind: str, sources: list[str], weights: Path | None, out: Path
     if kind == "predictions":
         return _predictions(weights, sources, data, split, limit, out, device)
     return _confusion(weights, data, split, out, device)
+
+
+def _task_script(kind: str, sources: list[str], weights: Path | None, out: Path, data: str | None,
+                 split: str | None, limit: int | None, layer: str | None, target: str | None, options: list[str],
+                 device: str, task_name: str | None) -> list[Path]:
+    """A KIND the core does not know: the task's own ``scripts()`` (the task from --task or the checkpoint)."""
+    from cvkit.explain import KINDS
+    from cvkit.plugin import get_task
+    from cvkit.task import VisualizeRequest
+
+    if task_name is None and weights is not None:
+        from cvkit.checkpoint import load_checkpoint
+
+        task_name = load_checkpoint(weights).task
+    scripts = get_task(task_name).scripts() if task_name else {}
+    if kind not in scripts:
+        known = ", ".join([*BASIC, *KINDS, *sorted(scripts)])
+        hint = "" if task_name else " (a task's own kinds need --task or --weights)"
+        raise UsageError(f"unknown visualisation {kind!r} (choose from {known}){hint}")
+    opts: dict[str, str] = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--option {item!r}: expected KEY=VALUE")
+        opts[key.replace("-", "_")] = value
+    request = VisualizeRequest(kind, out, list(sources), weights, data, split, limit, layer, target, opts, device)
+    return list(scripts[kind](request))
 
 
 def tile(images: list[np.ndarray], cols: int | None = None, cell: int = 192) -> np.ndarray:

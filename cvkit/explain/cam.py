@@ -14,10 +14,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cvkit import model as model_protocol
 from cvkit.errors import CvkitError
 from cvkit.explain import render
 from cvkit.explain.context import ExplainContext
-from cvkit.explain.layers import capture, frozen, get_layer, last_conv, last_linear, logits
+from cvkit.explain.layers import capture, frozen, get_layer, last_conv, logits
 
 NO_HEAD = "CAM needs a global-average-pool + linear classifier head; {why}. Use gradcam, which works for any CNN"
 
@@ -34,9 +35,9 @@ def class_activation_map(
 ) -> tuple[np.ndarray, dict]:
     """CAM for one normalised image (C, H, W): (H, W) map and numbers. ``layer`` defaults to the feature maps
     the head's global average pool reads (found by checking which layer's spatial mean is the head's input)."""
-    head = last_linear(model)
-    if head is None:
-        raise CvkitError(NO_HEAD.format(why=f"{type(model).__name__} has no nn.Linear layer"))
+    head = model_protocol.head(model)
+    if head is None or not isinstance(head[1], torch.nn.Linear):
+        raise CvkitError(NO_HEAD.format(why=f"the head of {type(model).__name__} is not an nn.Linear layer"))
     head_name, linear = head
     names = [layer] if layer else [n for n, _ in model.named_modules() if n and n != head_name]
     if layer:

@@ -18,22 +18,22 @@ import torch
 from cvkit.errors import CvkitError, UsageError
 from cvkit.explain import render
 from cvkit.explain.context import ExplainContext
-from cvkit.explain.layers import capture, get_layer, last_linear
+from cvkit.explain.layers import capture, get_layer
 
 
 def features(model: torch.nn.Module, x: torch.Tensor, layer: str | None = None) -> torch.Tensor:
-    """(B, D) features of a normalised batch (B, C, H, W)."""
+    """(B, D) features of a normalised batch (B, C, H, W): the model's own (``cvkit.model.features``: its
+    ``forward_features``, else its head's input) or those of ``layer``."""
     if layer is None:
-        head = last_linear(model)
-        if head is None:
-            raise CvkitError(f"{type(model).__name__} has no linear classifier head; pass --layer NAME")
-        name, inputs = head[0], True
-    else:
-        get_layer(model, layer)
-        name, inputs = layer, False
-    with torch.no_grad(), capture(model, [name], inputs=inputs) as store:
+        from cvkit import model as model_protocol
+
+        with torch.no_grad():
+            f = model_protocol.features(model, x).float()
+        return f.reshape(f.shape[0], -1)
+    get_layer(model, layer)
+    with torch.no_grad(), capture(model, [layer]) as store:
         model(x)
-    f = store[name].float()
+    f = store[layer].float()
     if f.dim() == 4:
         f = f.mean((2, 3))
     return f.reshape(f.shape[0], -1)

@@ -74,12 +74,6 @@ def middle_layer(model: nn.Module) -> str:
     return found[(len(found) - 1) // 2][0]
 
 
-def last_linear(model: nn.Module) -> tuple[str, nn.Linear] | None:
-    """The classifier head: the last ``nn.Linear`` in registration order (None when there is none)."""
-    found = linears(model)
-    return found[-1] if found else None
-
-
 @contextmanager
 def capture(model: nn.Module, names: list[str], inputs: bool = False) -> Iterator[dict[str, torch.Tensor]]:
     """Record the output (or, with ``inputs``, the first input) of each named layer during forward passes.

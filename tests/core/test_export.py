@@ -15,7 +15,7 @@ from cvkit.checkpoint import Checkpoint, load_model, save_checkpoint
 from cvkit.errors import CvkitError
 from cvkit.export import export
 from cvkit.plugin import get_task
-from cvkit.task import DatasetInfo, ModelConfig
+from cvkit.task import Batch, DatasetInfo, ModelConfig
 
 torch.set_num_threads(1)
 CLASSES = ["cat", "dog", "owl"]
@@ -132,7 +132,8 @@ def test_knn_exports_as_a_tensor_program(tmp_path, imagefolder):
     info = DatasetInfo("toy", "imagefolder", f"imagefolder:{imagefolder}", "train", list(CLASSES))
     config = ModelConfig("knn", 16)
     model = task.build_model(config, info)
-    model.fit_features(torch.randn(6, 3 * 16 * 16), torch.tensor([0, 1, 2, 0, 1, 2]))
+    batch = Batch(torch.randn(6, 3, 16, 16), torch.tensor([0, 1, 2, 0, 1, 2]), list(range(6)), [{}] * 6)
+    assert task.fit(model, iter([batch])) and model.bank.shape == (6, 3 * 16 * 16)
     save_checkpoint(Checkpoint("classify", config, info, model.state_dict()), tmp_path / "knn.pt")
     result = export(tmp_path / "knn.pt", "onnx", dynamic_batch=True)
     assert result.verification.passed and result.verification.top1_agreement == 1.0

@@ -6,6 +6,7 @@ Models built here from scratch use Kaiming initialisation for convolutions and X
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,20 +94,27 @@ class KNN(nn.Module):
         self.register_buffer("bank", torch.zeros(0, 0))
         self.register_buffer("bank_labels", torch.zeros(0, dtype=torch.long))
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
+    fitted_in_one_pass = True  # cvkit.model protocol: fit(batches) instead of gradient descent
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         if self.backbone is not None:
             x = self.backbone(x)
         return x.flatten(1).float()
 
     @torch.no_grad()
-    def fit_features(self, feats: torch.Tensor, labels: torch.Tensor) -> None:
-        self.bank = feats
-        self.bank_labels = labels
+    def fit(self, batches: Iterator[Any]) -> None:
+        """Store the features and labels of every training batch as the memory bank."""
+        feats, labels = [], []
+        for batch in batches:
+            feats.append(self.forward_features(batch.inputs))
+            labels.append(batch.targets)
+        self.bank = torch.cat(feats)
+        self.bank_labels = torch.cat(labels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.bank.numel() == 0:
             raise CvkitError("the k-NN model has not been fitted (train it with `cvkit train classify --model knn`)")
-        d = torch.cdist(self.features(x), self.bank)
+        d = torch.cdist(self.forward_features(x), self.bank)
         k = min(self.k, self.bank.shape[0])
         dist, idx = d.topk(k, largest=False)
         votes = torch.zeros(x.shape[0], self.num_classes, device=x.device)

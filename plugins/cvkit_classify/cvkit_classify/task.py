@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import cv2
@@ -11,7 +10,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cvkit.task import Batch, BuiltinDataset, DatasetFormat, DatasetInfo, ModelConfig, RawSplit, Task, TaskDataset
+from cvkit.task import (
+    NO_OPTIONS,
+    Batch,
+    BuiltinDataset,
+    DatasetFormat,
+    DatasetInfo,
+    ModelConfig,
+    PredictOptions,
+    RawSplit,
+    Task,
+    TaskDataset,
+)
 from cvkit_classify import models
 from cvkit_classify.data import ImageDataset
 from cvkit_classify.datasets import BUILTINS, FORMATS
@@ -22,7 +32,6 @@ TOPK = 5
 
 
 class ClassifyTask(Task):
-    primary_metric = "top1"
     default_model = "mlp"
     default_img_size = 32
     default_epochs = 30
@@ -33,12 +42,6 @@ class ClassifyTask(Task):
     default_warmup_epochs = 1.0
     default_schedule = "cosine"
     default_input_size = (3, 224, 224)
-
-    def defaults_for(self, data: str, model: str) -> dict[str, Any]:
-        """The embedded digits are 8x8 grey images of centred digits: upsampled to 16x16, never flipped."""
-        if data != "builtin:digits":
-            return {}
-        return {"img_size": 16, "model_args": {"augment": "none"}}
 
     # ----------------------------------------------------------------- data
     def formats(self) -> dict[str, DatasetFormat]:
@@ -72,38 +75,29 @@ class ClassifyTask(Task):
             return {"loss": F.multi_margin_loss(logits, batch.targets)}
         return {"loss": F.cross_entropy(logits, batch.targets)}
 
-    def predict_step(self, model: nn.Module, batch: Batch) -> list[dict[str, Any]]:
+    def predict_step(self, model: nn.Module, batch: Batch,
+                     options: PredictOptions = NO_OPTIONS) -> list[dict[str, Any]]:
         probs = model(batch.inputs).float().softmax(1)
         scores, idx = probs.topk(min(TOPK, probs.shape[1]), dim=1)
         return [{"topk": list(zip(i.tolist(), s.tolist(), strict=True))} for i, s in zip(idx, scores, strict=True)]
-
-    def fit(self, model: nn.Module, batches: Iterator[Batch]) -> bool:
-        knn = _unwrap(model)
-        if not isinstance(knn, models.KNN):
-            return False
-        feats, labels = [], []
-        with torch.no_grad():
-            for batch in batches:
-                feats.append(knn.features(batch.inputs))
-                labels.append(batch.targets)
-        knn.fit_features(torch.cat(feats), torch.cat(labels))
-        return True
 
     def evaluator(self, info: DatasetInfo, metric: str | None = None) -> ClassifyEvaluator:
         return ClassifyEvaluator(info.classes)
 
     # -------------------------------------------------------------- outputs
-    def record(self, prediction: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
+    def record(self, prediction: dict[str, Any], info: DatasetInfo,
+               options: PredictOptions = NO_OPTIONS) -> dict[str, Any]:
         return {"topk": [{"label": info.classes[i], "index": i, "score": round(s, 6)}
                          for i, s in prediction["topk"]]}
 
     def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
         return {"topk": [(int(t["index"]), float(t["score"])) for t in record.get("topk", [])]}
 
-    def csv_rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+    def csv_rows(self, record: dict[str, Any], info: DatasetInfo | None = None) -> list[dict[str, Any]]:
         return [{"source": record["source"], "rank": r + 1, **t} for r, t in enumerate(record.get("topk", []))]
 
-    def draw(self, image: np.ndarray, prediction: dict[str, Any], info: DatasetInfo) -> np.ndarray:
+    def draw(self, image: np.ndarray, prediction: dict[str, Any], info: DatasetInfo,
+             options: PredictOptions = NO_OPTIONS) -> np.ndarray:
         lines = [f"{info.classes[i]} {s:.2f}" for i, s in prediction["topk"][:3]]
         return _caption(image, lines)
 

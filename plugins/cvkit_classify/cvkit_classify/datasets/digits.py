@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -80,6 +81,10 @@ class DigitsBuiltin(BuiltinDataset):
     name = "digits"
     formats = ("imagefolder",)
     description = "1,797 real 8x8 handwritten digits from scikit-learn, 10 classes, 80/20 stratified split"
+
+    def card(self) -> dict[str, Any]:
+        """8x8 grey images of centred digits: upsampled to 16x16, never flipped."""
+        return {"defaults": {"img_size": 16, "model_args": {"augment": "none"}}}
 
     def write(self, out: Path, fmt: str, size: int | None, seed: int) -> str:
         import cv2
