@@ -31,8 +31,15 @@ def root(
     debug: bool = typer.Option(False, "--debug", help="Show Python tracebacks for errors (or set CVKIT_DEBUG=1)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    max_pixels: int = typer.Option(None, "--max-pixels", min=0, help="Largest image (width x height) decoded or "
+                                   "allocated for; larger ones are refused unread (0: no limit; or set "
+                                   "CVKIT_MAX_PIXELS).", show_default="178956970, as Pillow"),
 ) -> None:
     """cvkit: one command line for vision tasks. Results go to stdout, logs to stderr."""
+    if max_pixels is not None:
+        from cvkit.io.limits import set_max_pixels
+
+        set_max_pixels(max_pixels)
     if quiet:
         from cvkit.console import set_quiet
 

@@ -1,4 +1,4 @@
-"""Image decoding with one-line errors that name the file."""
+"""Image decoding with one-line errors that name the file; sizes over the pixel limit are refused unread."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import torch
 from torchvision.io import ImageReadMode, decode_image
 
 from cvkit.errors import BadInput
+from cvkit.io.imagesize import check_pixels
 
 # torchvision 0.29 marks its decoders deprecated in favour of TorchCodec; they remain the fastest exact decoders
 # we have (libjpeg-turbo, libpng) and the only ones that report truncated JPEGs as errors rather than warnings.
@@ -36,6 +37,7 @@ def read_image(path: str | Path) -> torch.Tensor:
         raise BadInput(path, f"cannot read: {exc.strerror or exc}") from None
     if not data:
         raise BadInput(path, "empty file (0 bytes)")
+    check_pixels(path, data)  # decompression bombs: refuse from the header, before the decoder allocates
     if path.suffix.lower() in (".bmp", ".tif", ".tiff"):
         return _read_with_opencv(path, data)
     try:
