@@ -1,0 +1,49 @@
+"""Dense regression losses; every one averages over the valid pixels only (ground-truth depth > 0, ground-truth
+normal of length > 0.5), so pixels without ground truth never pull the prediction.
+
+Depth (``--model-arg depth_loss=``): ``l1`` |d - g| and ``l2`` (d - g)^2 in metres; ``log-l1`` (default)
+|ln d - ln g|; ``silog``, the scale-invariant log loss of Eigen et al. (2014), per image with e = ln d - ln g over
+its n valid pixels: mean(e^2) - lambda * mean(e)^2 (``silog_lambda``, default 0.5; 1 is fully scale-invariant),
+averaged over the images of the batch. Normals: the cosine loss 1 - n . n_hat (both unit vectors).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from cvkit.errors import UsageError
+
+DEPTH_LOSSES = ("l1", "l2", "log-l1", "silog")
+
+
+def depth_loss(pred: torch.Tensor, gt: torch.Tensor, kind: str = "log-l1", silog_lambda: float = 0.5
+               ) -> torch.Tensor:
+    """``pred``, ``gt``: ``(B, 1, H, W)`` metres (gt 0 = none). 0 with a gradient when no pixel is valid."""
+    valid = gt > 0
+    count = valid.sum()
+    if kind not in DEPTH_LOSSES:
+        raise UsageError(f"depth_loss={kind!r}: expected one of {', '.join(DEPTH_LOSSES)}")
+    if kind == "silog":
+        e = torch.where(valid, torch.log(pred.clamp_min(1e-6)) - torch.log(gt.clamp_min(1e-6)), 0.0)
+        n = valid.flatten(1).sum(1)
+        has = n > 0
+        if not bool(has.any()):
+            return pred.sum() * 0.0
+        n = n.clamp_min(1)
+        mean = e.flatten(1).sum(1) / n
+        mean_sq = (e**2).flatten(1).sum(1) / n
+        return (mean_sq - silog_lambda * mean**2)[has].mean()
+    if kind == "log-l1":
+        err = (torch.log(pred.clamp_min(1e-6)) - torch.log(gt.clamp_min(1e-6))).abs()
+    elif kind == "l1":
+        err = (pred - gt).abs()
+    else:
+        err = (pred - gt) ** 2
+    return torch.where(valid, err, 0.0).sum() / count.clamp_min(1)
+
+
+def normal_loss(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """Cosine loss ``1 - n . n_hat`` over pixels with a ground-truth normal; ``pred`` unit vectors ``(B, 3, H, W)``."""
+    valid = gt.norm(dim=1) > 0.5
+    cos = (pred * torch.nn.functional.normalize(gt, dim=1)).sum(1)
+    return torch.where(valid, 1 - cos, 0.0).sum() / valid.sum().clamp_min(1)

@@ -1,0 +1,122 @@
+"""Dense-regression models: the core's encoder-decoders (:mod:`cvkit.nn.encoder_decoder`) with regression heads,
+and the mean-training-map baseline.
+
+Every model maps a normalised ``(B, 3, H, W)`` batch to ``(B, C, H, W)``: channel 0 is depth in metres (the
+network regresses log depth; its exponential keeps depth positive) and, when the model predicts normals, channels
+1-3 are unit normals (the raw 3-vector normalised). ``--model-arg`` keys: ``width``/``depth``/``up``/``norm``
+(unet), ``variant``/``widths``/``fc`` (fcn), ``widths``/``up`` (encoder-decoder), ``widths``/``aspp``/``rates``
+(deeplab); the loss and data keys (:data:`LOSS_ARGS`, :data:`DATA_ARGS`) are read by the task and the dataset.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cvkit.errors import UsageError
+from cvkit.nn.blocks import guard_batchnorm
+from cvkit_dense.losses import DEPTH_LOSSES
+
+NETWORKS = ("unet", "fcn", "encoder-decoder", "deeplab")
+NAMES = (*NETWORKS, "mean-map")
+LOSS_ARGS = ("depth_loss", "silog_lambda", "normals_weight")
+DATA_ARGS = ("input_height", "augment", "targets")
+LOG_DEPTH_RANGE = (-7.0, 7.0)  # exp: 0.9 mm .. 1.1 km
+
+
+def split_output(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(depth (B,1,H,W), normals (B,3,H,W) or None)`` of a model output."""
+    return out[:, :1], (out[:, 1:4] if out.shape[1] >= 4 else None)
+
+
+class DenseRegressor(nn.Module):
+    """An encoder-decoder ``net`` whose raw maps become depth (exp of channel 0) and unit normals (channels 1-3)."""
+
+    def __init__(self, net: nn.Module, normals: bool) -> None:
+        super().__init__()
+        self.net = net
+        self.normals = normals
+        self.backbone_modules = tuple(f"net.{n}" for n in getattr(net, "backbone_modules", ()))
+        self.head_module = "net.head" if isinstance(getattr(net, "head", None), nn.Module) else ""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raw = self.net(x)
+        depth = torch.exp(raw[:, :1].clamp(*LOG_DEPTH_RANGE))
+        if not self.normals:
+            return depth
+        return torch.cat([depth, F.normalize(raw[:, 1:4], dim=1)], 1)
+
+
+class MeanMap(nn.Module):
+    """The baseline: the per-pixel mean of the training depth maps (over valid pixels) and the normalised mean of
+    the training normals, at the input size, whatever the image. Fitted in one pass."""
+
+    fitted_in_one_pass = True
+
+    def __init__(self, normals: bool, height: int, width: int) -> None:
+        super().__init__()
+        self.normals = normals
+        self.register_buffer("depth", torch.ones(1, 1, height, width))
+        self.register_buffer("normal", torch.zeros(1, 3, height, width))
+        self.anchor = nn.Parameter(torch.zeros(()))  # keeps optimisers and DDP content; never trained
+
+    def fit(self, batches: Any) -> None:
+        dsum = dcount = nsum = None
+        for batch in batches:
+            gt = batch.targets["depth"].float()
+            valid = (gt > 0).float()
+            dsum = (gt * valid).sum(0) + (0 if dsum is None else dsum)
+            dcount = valid.sum(0) + (0 if dcount is None else dcount)
+            if self.normals and batch.targets.get("normals") is not None:
+                n = batch.targets["normals"].float()
+                nsum = (n * (n.norm(dim=1, keepdim=True) > 0.5)).sum(0) + (0 if nsum is None else nsum)
+        if dsum is None:
+            return
+        overall = dsum.sum() / dcount.sum().clamp_min(1)
+        mean = torch.where(dcount > 0, dsum / dcount.clamp_min(1), overall)
+        self.depth.copy_(F.interpolate(mean[None], size=self.depth.shape[-2:], mode="bilinear"))
+        if nsum is not None:
+            self.normal.copy_(F.normalize(F.interpolate(nsum[None], size=self.normal.shape[-2:], mode="bilinear"),
+                                          dim=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = x.shape
+        maps = torch.cat([self.depth, self.normal], 1) if self.normals else self.depth
+        maps = F.interpolate(maps, size=(h, w), mode="bilinear") if maps.shape[-2:] != (h, w) else maps
+        out = maps.expand(b, -1, -1, -1) + 0 * self.anchor
+        return out if not self.normals else torch.cat([out[:, :1], F.normalize(out[:, 1:], dim=1)], 1)
+
+
+def build(name: str, normals: bool, input_hw: tuple[int, int], args: dict[str, Any]) -> nn.Module:
+    """Build ``name`` predicting depth (and normals when ``normals``); ``args``: the run's ``--model-arg`` values."""
+
+    if name not in NAMES:
+        raise UsageError(f"unknown dense model {name!r}: choose one of {', '.join(NAMES)}")
+    kwargs = {k: v for k, v in args.items() if k not in LOSS_ARGS + DATA_ARGS}
+    for key in ("widths", "rates"):
+        if key in kwargs:
+            kwargs[key] = tuple(int(v) for v in kwargs[key])
+    loss_args = {k: args[k] for k in LOSS_ARGS if k in args}
+    if str(loss_args.get("depth_loss", "log-l1")) not in DEPTH_LOSSES:
+        raise UsageError(f"depth_loss={loss_args['depth_loss']!r}: expected one of {', '.join(DEPTH_LOSSES)}")
+    model = _build(name, normals, input_hw, kwargs)
+    model.loss_args = loss_args  # read by the task's train_step
+    return model
+
+
+def _build(name: str, normals: bool, input_hw: tuple[int, int], kwargs: dict[str, Any]) -> nn.Module:
+    from cvkit.nn import encoder_decoder as ed
+
+    if name == "mean-map":
+        if kwargs:
+            raise UsageError(f"mean-map takes no model arguments (got {', '.join(kwargs)})")
+        return MeanMap(normals, *input_hw)
+    cls = {"unet": ed.UNet, "fcn": ed.FCN, "encoder-decoder": ed.EncoderDecoder, "deeplab": ed.DeepLab}[name]
+    try:
+        net = cls(4 if normals else 1, **kwargs)
+    except TypeError as exc:
+        raise UsageError(f"bad arguments for model {name!r} {kwargs}: {exc}") from None
+    return guard_batchnorm(DenseRegressor(net, normals))
