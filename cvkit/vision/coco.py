@@ -97,7 +97,8 @@ def _object(a: dict[str, Any], label: int) -> ObjectAnnotation:
     if kp is not None and nkp is None:
         nkp = sum(1 for v in kp[2::3] if v > 0)
     return ObjectAnnotation(
-        box=(float(x), float(y), float(x + w), float(y + h)), label=label, category_id=a["category_id"], iscrowd=bool(a.get("iscrowd", 0)),
+        box=(float(x), float(y), float(x + w), float(y + h)), label=label, category_id=a["category_id"],
+        iscrowd=bool(a.get("iscrowd", 0)),
         area=a.get("area", w * h), segmentation=a.get("segmentation") if _segm_like(a.get("segmentation")) else None,
         keypoints=list(kp) if kp is not None else None, id=a.get("id"), bbox_xywh=(x, y, w, h), num_keypoints=nkp,
     )
