@@ -96,11 +96,14 @@ class PredictOptions:
 
     ``conf``: minimum score of a reported detection/keypoint/label (None: the task's default, usually none).
     ``save_masks``: folder for per-input mask PNGs (segmentation), None to write none (records keep their RLE).
-    ``extra``: task-specific options of future commands."""
+    ``extra``: task-specific options (``cvkit predict --task-arg KEY=VALUE``, values as strings).
+    ``position``: set by the core for ``record``: the input's position in the call, for unique artefact names
+    (``save_masks/000012_<stem>.png``, as ``--save-vis`` names its pictures)."""
 
     conf: float | None = None
     save_masks: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    position: int | None = None
 
 
 NO_OPTIONS = PredictOptions()

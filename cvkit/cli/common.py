@@ -28,6 +28,24 @@ def complete_metric(ctx: object, incomplete: str) -> list[str]:
     return sorted(n for n in names if n.startswith(incomplete))
 
 
+def parse_task_args(items: list[str]) -> dict[str, object]:
+    """``--task-arg KEY=VALUE`` pairs (dashes in KEY become underscores); a KEY given twice collects a list."""
+    from cvkit.errors import UsageError
+
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--task-arg {item!r}: expected KEY=VALUE")
+        key = key.replace("-", "_")
+        if key in out:
+            prev = out[key]
+            out[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
+        else:
+            out[key] = value
+    return out
+
+
 def print_json(doc: object) -> None:
     import json
     import sys

@@ -33,9 +33,12 @@ def predict_cmd(
     save_masks: Path = typer.Option(None, help="Also write one label PNG per input into this folder (segmentation); "
                                     "records name it in mask_png. Without it records carry RLE only.",
                                     show_default=False),
+    task_arg: list[str] = typer.Option([], "--task-arg", help="Task-specific KEY=VALUE (repeat a KEY for a list), "
+                                       "e.g. --task-arg point=10,20 for promptable segmentation.",
+                                       show_default=False),
 ) -> None:
     """Predict and write one record per input, in input order, as soon as each batch is done."""
-    from cvkit.cli.common import split_task_and_paths
+    from cvkit.cli.common import parse_task_args, split_task_and_paths
     from cvkit.engine.predict_cli import run_predict
     from cvkit.errors import CvkitError, UsageError
 
@@ -43,7 +46,7 @@ def predict_cmd(
     if not sources:
         raise UsageError("no SOURCE given (files, folders, globs, or - for paths on stdin)")
     stats = run_predict(task, weights, sources, fmt, output, img_size, batch_size, conf, backend, device, workers,
-                        save_vis, amp, save_masks)
+                        save_vis, amp, save_masks, parse_task_args(task_arg))
     if stats.errors and not skip_bad:
         raise CvkitError(f"{stats.errors} of {stats.inputs} input(s) could not be read (see the error records; "
                          "--skip-bad to exit 0)")

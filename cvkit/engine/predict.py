@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,8 @@ def predict(task: Task, model: Any, model_cfg: ModelConfig, info: DatasetInfo, s
                                                                 enabled=amp_dtype is not None):
                         preds = task.predict_step(model, batch, **step_kw)
                     for i, pred in zip(batch.indices, preds, strict=True):
-                        rec = {"source": chunk[i], "task": task.name, **task.record(pred, info, **record_kw)}
+                        kw = {"options": replace(options, position=position + i)} if record_kw else {}
+                        rec = {"source": chunk[i], "task": task.name, **task.record(pred, info, **kw)}
                         out[i] = (rec, pred)
                 for i in sorted(out):
                     rec, pred = out[i]

@@ -15,7 +15,8 @@ from cvkit.task import PredictOptions
 
 def run_predict(task: str | None, weights: Path, sources: list[str], fmt: str, output: str, img_size: int | None,
                 batch_size: int, conf: float | None, backend: str, device: str, workers: int,
-                save_vis: Path | None, amp: bool = False, save_masks: Path | None = None) -> PredictStats:
+                save_vis: Path | None, amp: bool = False, save_masks: Path | None = None,
+                task_args: dict[str, Any] | None = None) -> PredictStats:
     from dataclasses import replace
 
     from cvkit.engine.device import configure_threads, select_device
@@ -25,7 +26,7 @@ def run_predict(task: str | None, weights: Path, sources: list[str], fmt: str, o
     t, model, model_cfg, ds_info = _load(task, weights, backend, dev)
     if img_size:
         model_cfg = replace(model_cfg, img_size=img_size)
-    options = PredictOptions(conf=conf, save_masks=save_masks)
+    options = PredictOptions(conf=conf, save_masks=save_masks, extra=dict(task_args or {}))
     writer = make_writer(fmt, output)
     ok = False
     try:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from cvkit import model as model_protocol
 from cvkit.checkpoint import Checkpoint, load_checkpoint, save_checkpoint, versions
 from cvkit.console import info, progress_bar, warn
 from cvkit.data import load_split
@@ -115,6 +116,10 @@ def prepare(cfg: TrainConfig, explicit: set[str]) -> Run:
     raw_val = load_split(task, cfg.data, cfg.val_split, opts)
     model_cfg = ModelConfig(cfg.model, cfg.img_size, dict(cfg.model_args), task.mean, task.std, cfg.pretrained)
     model = task.build_model(model_cfg, raw_train.info)
+    declared = model_protocol.input_config(model)  # the model's own normalisation wins over the task's
+    if "mean" in declared or "std" in declared:
+        model_cfg = replace(model_cfg, mean=declared.get("mean", model_cfg.mean),
+                            std=declared.get("std", model_cfg.std))
     if cfg.weights and resume is None:
         init_weights_from(model, cfg.weights)
     if cfg.freeze_backbone:
@@ -128,7 +133,8 @@ def prepare(cfg: TrainConfig, explicit: set[str]) -> Run:
     ckpt.config = cfg.to_dict()
     out = Path(cfg.out) if cfg.out else (resume.path.parent if resume is not None and resume.path else None)
     if dist.is_main:
-        out = rundir.new_run_dir(task.name, str(out) if out else None)
+        out = rundir.new_run_dir(task.name, str(out) if out else None, exist_ok=cfg.exist_ok,
+                                 resume=resume is not None)
         rundir.write_config(out, cfg.to_dict())
     out = Path(dist.broadcast(str(out) if out else ""))
     fp = rundir.fingerprint(raw_train.files + raw_val.files, raw_train.sources + raw_val.sources)

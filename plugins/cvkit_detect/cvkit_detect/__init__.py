@@ -20,4 +20,5 @@ spec = TaskSpec(
     dataset_formats=("voc", "coco"),
     builtin_datasets=("shapes",),
     default_data="builtin:shapes",
+    metrics=("coco", "voc07", "voc", "voc07-strict", "voc-strict"),
 )

@@ -10,7 +10,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from cvkit.task import Batch, BuiltinDataset, DatasetFormat, DatasetInfo, Evaluator, ModelConfig, RawSplit, Task
+from cvkit.task import (
+    NO_OPTIONS,
+    Batch,
+    BuiltinDataset,
+    DatasetFormat,
+    DatasetInfo,
+    Evaluator,
+    ModelConfig,
+    PredictOptions,
+    RawSplit,
+    Task,
+)
 from cvkit_detect import draw, models, records
 from cvkit_detect.datasets.coco import CocoFormat
 from cvkit_detect.datasets.dataset import DetectionDataset, from_raw
@@ -20,7 +31,6 @@ from cvkit_detect.metrics.evaluator import METRICS, DetectionEvaluator
 
 
 class DetectTask(Task):
-    primary_metric = "AP50"
     default_model = "centernet"
     default_img_size = 128
     default_epochs = 6
@@ -33,11 +43,8 @@ class DetectTask(Task):
     default_input_size = (3, 128, 128)
 
     def defaults_for(self, data: str, model: str) -> dict[str, Any]:
-        """Shapes are symmetric (vertical flips help); HOG models are fitted in one pass; OpenCV's people
-        detector needs people at least 128 px tall."""
+        """HOG models are fitted in one pass; OpenCV's people detector needs people at least 128 px tall."""
         out: dict[str, Any] = {}
-        if data == "builtin:shapes":
-            out["model_args"] = {"vflip": True}
         if model in ("hog-svm", "hog-people"):
             out["epochs"] = 1
         if model == "hog-people":
@@ -62,7 +69,7 @@ class DetectTask(Task):
         return Batch(
             inputs=torch.stack([s["image"] for s in samples]),
             targets=None if all(t is None for t in targets) else targets,
-            indices=[int(s["index"]) for s in samples],
+            indices=[],
             meta=[s["meta"] for s in samples],
         )
 
@@ -84,7 +91,7 @@ class DetectTask(Task):
         total = sum(losses.values())
         return {"loss": total, **{k: v.detach() for k, v in losses.items()}}
 
-    def predict_step(self, model: nn.Module, batch: Batch) -> list[Any]:
+    def predict_step(self, model: nn.Module, batch: Batch, options: PredictOptions = NO_OPTIONS) -> list[Any]:
         size = (int(batch.inputs.shape[-2]), int(batch.inputs.shape[-1]))
         out = []
         for det, meta in zip(models.postprocess(model(batch.inputs), size), batch.meta, strict=True):
@@ -95,19 +102,12 @@ class DetectTask(Task):
             boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
             boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
             scores, labels = det["scores"].detach().float().cpu(), det["labels"].detach().cpu().long()
-            conf = self.predict_options.get("conf")
+            conf = options.conf
             if conf is not None:
                 keep = scores >= conf
                 boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
             out.append({"boxes": boxes, "scores": scores, "labels": labels})
         return out
-
-    def fit(self, model: nn.Module, batches: Iterator[Batch]) -> bool:
-        fit = getattr(model, "fit", None)
-        if fit is None:
-            return False
-        fit(batches)
-        return True
 
     def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator:
         return DetectionEvaluator(info, metric)
@@ -116,13 +116,13 @@ class DetectTask(Task):
         return list(METRICS)
 
     # -------------------------------------------------------------- outputs
-    def record(self, prediction: Any, info: DatasetInfo) -> dict[str, Any]:
+    def record(self, prediction: Any, info: DatasetInfo, options: PredictOptions = NO_OPTIONS) -> dict[str, Any]:
         return records.record(prediction, info)
 
     def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
         return records.parse_record(record, info)
 
-    def csv_rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+    def csv_rows(self, record: dict[str, Any], info: DatasetInfo | None = None) -> list[dict[str, Any]]:
         return records.csv_rows(record)
 
     def coco_results(self, prediction: Any, info: DatasetInfo, image_id: Any) -> list[dict[str, Any]]:
@@ -131,7 +131,8 @@ class DetectTask(Task):
     def read_predictions_file(self, path: Path, info: DatasetInfo) -> Iterator[tuple[str, Any]] | None:
         return records.read_coco_results(path, info)
 
-    def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo) -> np.ndarray:
+    def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo,
+             options: PredictOptions = NO_OPTIONS) -> np.ndarray:
         return draw.draw_prediction(image, prediction, info.classes)
 
     def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:

@@ -11,7 +11,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cvkit.task import Batch, BuiltinDataset, DatasetFormat, DatasetInfo, Evaluator, ModelConfig, RawSplit, Task
+from cvkit.task import (
+    NO_OPTIONS,
+    Batch,
+    BuiltinDataset,
+    DatasetFormat,
+    DatasetInfo,
+    Evaluator,
+    ModelConfig,
+    PredictOptions,
+    RawSplit,
+    Task,
+)
 from cvkit_instance import draw, models, records
 from cvkit_instance.datasets.coco import CocoInstanceFormat
 from cvkit_instance.datasets.dataset import InstanceDataset, from_raw
@@ -39,7 +50,6 @@ def encode_masks(probs: torch.Tensor, size: tuple[int, int]) -> list[dict[str, A
 
 
 class InstanceTask(Task):
-    primary_metric = "segm_AP50"
     default_model = "maskrcnn-small"
     default_img_size = 64
     default_epochs = 10
@@ -50,10 +60,6 @@ class InstanceTask(Task):
     default_warmup_epochs = 1.0
     default_schedule = "cosine"
     default_input_size = (3, 64, 64)
-
-    def defaults_for(self, data: str, model: str) -> dict[str, Any]:
-        """Shapes may also be flipped vertically."""
-        return {"model_args": {"vflip": True}} if data == "builtin:shapes" else {}
 
     # ----------------------------------------------------------------- data
     def formats(self) -> dict[str, DatasetFormat]:
@@ -73,7 +79,7 @@ class InstanceTask(Task):
         return Batch(
             inputs=torch.stack([s["image"] for s in samples]),
             targets=None if any(t is None for t in targets) else targets,
-            indices=[int(s["index"]) for s in samples],
+            indices=[],
             meta=[s["meta"] for s in samples],
         )
 
@@ -85,23 +91,15 @@ class InstanceTask(Task):
         return models.build(config.name, len(info.classes), config.img_size, config.args,
                             pretrained=config.pretrained)
 
-    def freeze_backbone(self, model: nn.Module) -> None:
-        """``--freeze-backbone``: freeze the backbone's trunk (its FPN, the RPN and the RoI heads train)."""
-        backbone = model.net.backbone
-        trunk = getattr(backbone, "body", None)
-        parts = [trunk] if trunk is not None else [m for n, m in backbone.named_children() if n != "fpn"]
-        for part in parts:
-            part.requires_grad_(False)
-
     # -------------------------------------------------------- train / eval
     def train_step(self, model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
         losses = model(batch.inputs, batch.targets)
         total = sum(losses.values())
         return {"loss": total, **{k: v.detach() for k, v in losses.items()}}
 
-    def predict_step(self, model: nn.Module, batch: Batch) -> list[Any]:
+    def predict_step(self, model: nn.Module, batch: Batch, options: PredictOptions = NO_OPTIONS) -> list[Any]:
         out = []
-        conf = self.predict_options.get("conf")
+        conf = options.conf
         for det, meta in zip(model(batch.inputs), batch.meta, strict=True):
             h, w = meta["orig_size"]
             ih, iw = meta["input_size"]
@@ -119,13 +117,13 @@ class InstanceTask(Task):
         return InstanceEvaluator(info, metric)
 
     # -------------------------------------------------------------- outputs
-    def record(self, prediction: Any, info: DatasetInfo) -> dict[str, Any]:
+    def record(self, prediction: Any, info: DatasetInfo, options: PredictOptions = NO_OPTIONS) -> dict[str, Any]:
         return records.record(prediction, info)
 
     def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
         return records.parse_record(record, info)
 
-    def csv_rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+    def csv_rows(self, record: dict[str, Any], info: DatasetInfo | None = None) -> list[dict[str, Any]]:
         return records.csv_rows(record)
 
     def coco_results(self, prediction: Any, info: DatasetInfo, image_id: Any) -> list[dict[str, Any]]:
@@ -134,9 +132,11 @@ class InstanceTask(Task):
     def read_predictions_file(self, path: Path, info: DatasetInfo) -> Iterator[tuple[str, Any]] | None:
         return records.read_coco_results(path, info)
 
-    def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo) -> np.ndarray:
+    def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo,
+             options: PredictOptions = NO_OPTIONS) -> np.ndarray:
         """Detections scoring at least ``--conf`` (0.3 without it)."""
-        return draw.draw_prediction(image, prediction, info.classes, self.predict_options.get("conf") or 0.3)
+        conf = options.conf if options.conf is not None else 0.3
+        return draw.draw_prediction(image, prediction, info.classes, conf)
 
     def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:
         return draw.draw_target(image, target, info.classes)

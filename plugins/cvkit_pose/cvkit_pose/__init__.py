@@ -11,4 +11,5 @@ spec = TaskSpec(
     dataset_formats=("mpii", "coco"),
     builtin_datasets=("stickmen",),
     default_data="builtin:stickmen",
+    metrics=("pckh", "pckh-strict", "oks"),
 )

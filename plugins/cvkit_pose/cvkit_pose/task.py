@@ -16,7 +16,18 @@ import torch
 from torch import nn
 
 from cvkit.errors import CvkitError
-from cvkit.task import Batch, BuiltinDataset, DatasetFormat, DatasetInfo, Evaluator, ModelConfig, RawSplit, Task
+from cvkit.task import (
+    NO_OPTIONS,
+    Batch,
+    BuiltinDataset,
+    DatasetFormat,
+    DatasetInfo,
+    Evaluator,
+    ModelConfig,
+    PredictOptions,
+    RawSplit,
+    Task,
+)
 from cvkit_pose import draw, heatmaps, models, records, transforms
 from cvkit_pose.data import ImageCrops, PersonCrops, PoseDataset, WholeImages
 from cvkit_pose.datasets import BUILTINS, FORMATS
@@ -34,7 +45,6 @@ def joints_mse(output: torch.Tensor, target: torch.Tensor, weights: torch.Tensor
 
 
 class PoseTask(Task):
-    primary_metric = "PCKh"
     default_model = "simple-baseline"
     default_img_size = 256
     default_epochs = 140
@@ -47,19 +57,11 @@ class PoseTask(Task):
     default_input_size = (3, 256, 256)
 
     def defaults_for(self, data: str, model: str) -> dict[str, Any]:
-        """builtin:stickmen: 64x64 figures, 32x32 heatmaps (stride 2, sigma 1), 4 epochs (a few minutes on one
-        CPU core); a 32-channel hourglass. Keypoint R-CNN: whole images upscaled to 128 px (its smallest anchors are
-        32 px), batches of 8."""
-        out: dict[str, Any] = {}
-        if data == "builtin:stickmen":
-            out = {"img_size": 64, "epochs": 4, "batch_size": 32, "lr": 2e-3}
-            if models.is_heatmap(model):
-                out["model_args"] = {"stride": 2, "sigma": 1.0, **({"channels": 32} if model == "hourglass" else {})}
+        """Keypoint R-CNN: whole images upscaled to 128 px (its smallest anchors are 32 px), batches of 8. (The
+        stickmen's own settings are in their dataset card.)"""
         if model == "keypoint-rcnn":
-            out.update({"img_size": 128, "batch_size": 8, "lr": 1e-3})
-            if data == "builtin:stickmen":
-                out["epochs"] = 6
-        return out
+            return {"img_size": 128, "batch_size": 8, "lr": 1e-3}
+        return {}
 
     # ----------------------------------------------------------------- data
     def formats(self) -> dict[str, DatasetFormat]:
@@ -113,9 +115,10 @@ class PoseTask(Task):
             logs["loss_last_stack"] = losses[-1].detach()
         return logs
 
-    def predict_step(self, model: nn.Module, batch: Batch) -> list[dict[str, Any]]:
+    def predict_step(self, model: nn.Module, batch: Batch,
+                     options: PredictOptions = NO_OPTIONS) -> list[dict[str, Any]]:
         preds = self._heatmap_predict(model, batch) if "crops" in batch.meta[0] else self._rcnn_predict(model, batch)
-        conf = self.predict_options.get("conf")
+        conf = options.conf
         if conf is not None:
             for p in preds:
                 keep = np.asarray(p["scores"]) >= conf
@@ -183,15 +186,14 @@ class PoseTask(Task):
         return list(METRICS)
 
     # -------------------------------------------------------------- outputs
-    def record(self, prediction: Any, info: DatasetInfo) -> dict[str, Any]:
-        self._names = list(info.classes)
+    def record(self, prediction: Any, info: DatasetInfo, options: PredictOptions = NO_OPTIONS) -> dict[str, Any]:
         return records.record(prediction, info)
 
     def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
         return records.parse_record(record, info)
 
-    def csv_rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
-        return records.csv_rows(record, getattr(self, "_names", None))
+    def csv_rows(self, record: dict[str, Any], info: DatasetInfo | None = None) -> list[dict[str, Any]]:
+        return records.csv_rows(record, list(info.classes) if info is not None else None)
 
     def coco_results(self, prediction: Any, info: DatasetInfo, image_id: Any) -> list[dict[str, Any]]:
         return records.coco_results(prediction, info, image_id)
@@ -199,7 +201,8 @@ class PoseTask(Task):
     def read_predictions_file(self, path: Path, info: DatasetInfo) -> Any:
         return records.read_coco_results(path, info)
 
-    def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo) -> np.ndarray:
+    def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo,
+             options: PredictOptions = NO_OPTIONS) -> np.ndarray:
         return draw.draw_prediction(image, prediction, info)
 
     def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:

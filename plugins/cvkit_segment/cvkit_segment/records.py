@@ -107,12 +107,8 @@ def read_png_folder(path: Path, info: DatasetInfo) -> Iterator[tuple[str, dict[s
     return items()
 
 
-def unique_png(folder: Path, source: str, taken: set[str]) -> Path:
-    """``folder/<stem>.png``, or ``<stem>_2.png``... when two sources share a stem."""
+def png_name(folder: Path, source: str, position: int | None = None) -> Path:
+    """``folder/<position:06d>_<stem>.png`` (unique within a predict call, as --save-vis names its pictures);
+    ``folder/<stem>.png`` without a position."""
     stem = Path(source).stem or "image"
-    name, k = f"{stem}.png", 1
-    while name in taken:
-        k += 1
-        name = f"{stem}_{k}.png"
-    taken.add(name)
-    return folder / name
+    return folder / (f"{position:06d}_{stem}.png" if position is not None else f"{stem}.png")

@@ -11,8 +11,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cvkit.console import info as log_info
-from cvkit.task import Batch, BuiltinDataset, DatasetFormat, DatasetInfo, Evaluator, ModelConfig, RawSplit, Task
+from cvkit.task import (
+    NO_OPTIONS,
+    Batch,
+    BuiltinDataset,
+    DatasetFormat,
+    DatasetInfo,
+    Evaluator,
+    ModelConfig,
+    PredictOptions,
+    RawSplit,
+    Task,
+)
 from cvkit_segment import draw, models, records
 from cvkit_segment.datasets.coco import CocoSegFormat, CocoVocFormat
 from cvkit_segment.datasets.dataset import SegmentationDataset, from_raw
@@ -26,16 +36,6 @@ from cvkit_segment.palette import VOID
 AUX_WEIGHT = 0.5
 
 
-def new_predict_dir(base: Path = Path("runs") / "segment") -> Path:
-    """``runs/segment/predict``, ``predict2``... (the first free name), created."""
-    base.mkdir(parents=True, exist_ok=True)
-    n = 1
-    while (path := base / ("predict" if n == 1 else f"predict{n}")).exists():
-        n += 1
-    path.mkdir()
-    return path
-
-
 def segmentation_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Pixel-wise cross-entropy over the non-void pixels of the batch (0 with a gradient when all are void)."""
     if logits.shape[-2:] != target.shape[-2:]:
@@ -46,7 +46,6 @@ def segmentation_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tenso
 
 
 class SegmentTask(Task):
-    primary_metric = "mIoU"
     default_model = "unet"
     default_img_size = 64
     default_epochs = 8
@@ -57,14 +56,6 @@ class SegmentTask(Task):
     default_warmup_epochs = 0.5
     default_schedule = "cosine"
     default_input_size = (3, 64, 64)
-
-    def __init__(self, spec: Any) -> None:
-        super().__init__(spec)
-        self._masks: tuple[Path | None, set[str]] | None = None
-
-    def defaults_for(self, data: str, model: str) -> dict[str, Any]:
-        """Shapes may also be flipped vertically (their masks stay valid)."""
-        return {"model_args": {"vflip": True}} if data == "builtin:shapes" else {}
 
     # ----------------------------------------------------------------- data
     def formats(self) -> dict[str, DatasetFormat]:
@@ -84,7 +75,7 @@ class SegmentTask(Task):
         return Batch(
             inputs=torch.stack([s["image"] for s in samples]),
             targets=None if any(t is None for t in targets) else torch.stack(targets),
-            indices=[int(s["index"]) for s in samples],
+            indices=[],
             meta=[s["meta"] for s in samples],
         )
 
@@ -97,17 +88,6 @@ class SegmentTask(Task):
         model = models.build(config.name, len(info.classes), config.args, pretrained=config.pretrained)
         return model.to(memory_format=torch.channels_last)
 
-    def freeze_backbone(self, model: nn.Module) -> None:
-        """``--freeze-backbone``: freeze the encoder (torchvision's ``backbone``, or the modules a model names in
-        ``backbone_modules``); decoder and heads train."""
-        net = getattr(model, "net", model)
-        names = getattr(net, "backbone_modules", ("backbone",))
-        parts = [getattr(net, n) for n in names if isinstance(getattr(net, n, None), nn.Module)]
-        if not parts:
-            return super().freeze_backbone(model)
-        for part in parts:
-            part.requires_grad_(False)
-
     # -------------------------------------------------------- train / eval
     def train_step(self, model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
         out = model(batch.inputs.contiguous(memory_format=torch.channels_last))
@@ -119,7 +99,7 @@ class SegmentTask(Task):
             return {"loss": main}
         return {"loss": segmentation_loss(out, batch.targets)}
 
-    def predict_step(self, model: nn.Module, batch: Batch) -> list[Any]:
+    def predict_step(self, model: nn.Module, batch: Batch, options: PredictOptions = NO_OPTIONS) -> list[Any]:
         logits = model(batch.inputs)
         if isinstance(logits, dict):
             logits = logits["out"]
@@ -137,30 +117,17 @@ class SegmentTask(Task):
         return SegmentationEvaluator(info, metric)
 
     # -------------------------------------------------------------- outputs
-    def record(self, prediction: Any, info: DatasetInfo) -> dict[str, Any]:
-        return records.record(prediction, info, self._png_path(prediction))
-
-    def _png_path(self, prediction: Any) -> Path | None:
-        """Label PNGs go to ``predict_options["masks_dir"]`` when set (None: no PNGs), else to a new
-        ``runs/segment/predictN/masks/`` folder chosen at the first record of the process."""
-        if "masks_dir" in self.predict_options:
-            wanted = self.predict_options["masks_dir"]
-            folder = Path(wanted) if wanted else None
-            if self._masks is None or self._masks[0] != folder:
-                self._masks = (folder, set())
-        elif self._masks is None:
-            folder = new_predict_dir() / "masks"
-            log_info(f"label PNGs: {folder}")
-            self._masks = (folder, set())
-        folder, taken = self._masks
-        if folder is None:
-            return None
-        return records.unique_png(folder, str(prediction.get("source", "")), taken)
+    def record(self, prediction: Any, info: DatasetInfo, options: PredictOptions = NO_OPTIONS) -> dict[str, Any]:
+        """Per-class RLEs always; a label PNG only into ``options.save_masks`` (``predict --save-masks DIR``)."""
+        png = None
+        if options.save_masks is not None:
+            png = records.png_name(Path(options.save_masks), str(prediction.get("source", "")), options.position)
+        return records.record(prediction, info, png)
 
     def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
         return records.parse_record(record, info)
 
-    def csv_rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+    def csv_rows(self, record: dict[str, Any], info: DatasetInfo | None = None) -> list[dict[str, Any]]:
         return records.csv_rows(record)
 
     def coco_results(self, prediction: Any, info: DatasetInfo, image_id: Any) -> list[dict[str, Any]]:
@@ -169,7 +136,8 @@ class SegmentTask(Task):
     def read_predictions_file(self, path: Path, info: DatasetInfo) -> Iterator[tuple[str, Any]] | None:
         return records.read_png_folder(path, info)
 
-    def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo) -> np.ndarray:
+    def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo,
+             options: PredictOptions = NO_OPTIONS) -> np.ndarray:
         from cvkit_segment.metrics.evaluator import as_labels
 
         return draw.overlay(image, as_labels(prediction), info.extra.get("colours"))

@@ -15,7 +15,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cvkit.task import Batch, BuiltinDataset, DatasetFormat, DatasetInfo, ModelConfig, RawSplit, Task, TaskDataset
+from cvkit.task import (
+    NO_OPTIONS,
+    Batch,
+    BuiltinDataset,
+    DatasetFormat,
+    DatasetInfo,
+    ModelConfig,
+    PredictOptions,
+    RawSplit,
+    Task,
+    TaskDataset,
+)
 from cvkit_video import models, records
 from cvkit_video.clips import ClipSpec
 from cvkit_video.data import VideoDataset
@@ -30,7 +41,6 @@ CPU_CHUNK = 32  # clips per forward pass in evaluation on CPU
 
 
 class VideoTask(Task):
-    primary_metric = "video_hit1"
     default_model = "slow"
     default_img_size = 48
     default_epochs = 30
@@ -89,7 +99,8 @@ class VideoTask(Task):
             logs |= {"rgb_loss": losses[0].detach(), "flow_loss": losses[1].detach()}
         return logs
 
-    def predict_step(self, model: nn.Module, batch: Batch) -> list[dict[str, Any]]:
+    def predict_step(self, model: nn.Module, batch: Batch,
+                     options: PredictOptions = NO_OPTIONS) -> list[dict[str, Any]]:
         x = batch.inputs
         b, k = x.shape[:2]
         flat = x.flatten(0, 1)
@@ -102,13 +113,14 @@ class VideoTask(Task):
         return VideoEvaluator(info.classes)
 
     # -------------------------------------------------------------- outputs
-    def record(self, prediction: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
-        return records.to_record(prediction, info.classes, self.predict_options.get("conf"))
+    def record(self, prediction: dict[str, Any], info: DatasetInfo,
+               options: PredictOptions = NO_OPTIONS) -> dict[str, Any]:
+        return records.to_record(prediction, info.classes, options.conf)
 
     def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
         return records.from_record(record)
 
-    def csv_rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+    def csv_rows(self, record: dict[str, Any], info: DatasetInfo | None = None) -> list[dict[str, Any]]:
         return [{"source": record["source"], "rank": r + 1, **t} for r, t in enumerate(record.get("topk", []))]
 
     def picture(self, source: str, info: DatasetInfo) -> np.ndarray:
@@ -117,7 +129,8 @@ class VideoTask(Task):
 
         return video_contact_sheet(source, {}, info)
 
-    def draw(self, image: np.ndarray, prediction: dict[str, Any], info: DatasetInfo) -> np.ndarray:
+    def draw(self, image: np.ndarray, prediction: dict[str, Any], info: DatasetInfo,
+             options: PredictOptions = NO_OPTIONS) -> np.ndarray:
         return caption(image, prediction_lines(prediction, info))
 
     def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:

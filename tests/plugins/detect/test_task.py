@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from cvkit.errors import BadInput
-from cvkit.task import DatasetInfo, ModelConfig
+from cvkit.task import DatasetInfo, ModelConfig, PredictOptions
 from cvkit_detect.datasets.target import make_target
 from cvkit_detect.metrics.evaluator import DetectionEvaluator
 
@@ -49,11 +49,8 @@ def test_predict_path_maps_boxes_to_original_pixels(task, tmp_path):
     assert batch.targets is None and batch.meta[0]["orig_size"] == (100, 200)
     [p] = task.predict_step(FixedBox(), batch)
     np.testing.assert_allclose(p["boxes"].numpy(), [[25.0, 25.0, 100.0, 75.0]])  # x * 200/64, y * 100/64
-    task.predict_options = {"conf": 0.8}
-    try:
-        assert len(task.predict_step(FixedBox(), batch)[0]["scores"]) == 0
-    finally:
-        task.predict_options = {}
+    assert len(task.predict_step(FixedBox(), batch, PredictOptions(conf=0.8))[0]["scores"]) == 0
+    assert len(task.predict_step(FixedBox(), batch)[0]["scores"]) == 1  # nothing stays behind on the task
 
 
 def test_unreadable_image_names_file(task, tmp_path):

@@ -14,7 +14,7 @@ from pycocotools import mask as mask_utils
 from torch import nn
 
 from cvkit.errors import BadInput
-from cvkit.task import DatasetInfo, ModelConfig
+from cvkit.task import DatasetInfo, ModelConfig, PredictOptions
 
 INFO = DatasetInfo("d", "coco", "coco:d", "val", ["cat", "dog"],
                    {"category_ids": [17, 18], "image_ids": {"a.png": 5, "b.png": 9}})
@@ -51,12 +51,8 @@ def test_predict_step_maps_to_original_pixels(task, tmp_path):
     np.testing.assert_allclose(p["boxes"].numpy(), [[25.0, 25.0, 100.0, 75.0]])
     m = mask_utils.decode({"size": p["masks"][0]["size"], "counts": p["masks"][0]["counts"].encode()})
     assert m.shape == (100, 200) and m[30:70, 30:95].all() and not m[:20].any() and not m[:, 110:].any()
-    task.predict_options = {"conf": 0.8}
-    try:
-        [q] = task.predict_step(FixedMask(), batch)
-        assert len(q["scores"]) == 0 and q["masks"] == []
-    finally:
-        task.predict_options = {}
+    [q] = task.predict_step(FixedMask(), batch, PredictOptions(conf=0.8))
+    assert len(q["scores"]) == 0 and q["masks"] == []
 
 
 def test_record_coco_results_and_files(task, tmp_path):

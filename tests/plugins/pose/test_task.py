@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from cvkit.errors import BadInput
-from cvkit.task import DatasetInfo, ModelConfig
+from cvkit.task import DatasetInfo, ModelConfig, PredictOptions
 from cvkit_pose.skeleton import MPII_JOINTS, extra_for
 
 from .fixtures import image
@@ -63,11 +63,7 @@ def test_predict_whole_image_maps_back_to_original_pixels(task, tmp_path):
     np.testing.assert_allclose(p["keypoints"][0, :, :2], np.tile([43.25, 80.75], (16, 1)))
     np.testing.assert_allclose(p["keypoints"][0, :, 2], 0.8)
     np.testing.assert_allclose(p["boxes"], [[0, 0, 200, 100]])
-    task.predict_options = {"conf": 0.9}
-    try:
-        assert len(task.predict_step(PeakAt(3, 10), batch)[0]["scores"]) == 0
-    finally:
-        task.predict_options = {}
+    assert len(task.predict_step(PeakAt(3, 10), batch, PredictOptions(conf=0.9))[0]["scores"]) == 0
 
 
 def test_flip_test_averages_the_mirrored_prediction(task, tmp_path):
@@ -122,7 +118,7 @@ def test_record_round_trip_and_outputs(task):
     assert empty["keypoints"].shape == (0, 16, 3) and len(empty["scores"]) == 0
     with pytest.raises(ValueError, match=r"people\[0\]"):
         task.parse_record({"people": [{"keypoints": [[1, 2, 3]], "score": 1}]}, INFO)
-    rows = task.csv_rows({"source": "a.png", **rec})
+    rows = task.csv_rows({"source": "a.png", **rec}, INFO)
     assert len(rows) == 2 and rows[0]["person"] == 0 and rows[1]["r_ankle_x"] == 0.25
     coco = task.coco_results(pred, INFO, 5)
     assert coco[0]["image_id"] == 5 and coco[0]["category_id"] == 1 and len(coco[0]["keypoints"]) == 48

@@ -4,6 +4,7 @@ predictions (JSONL and a folder of label PNGs) to the same numbers as eval --wei
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -32,12 +33,18 @@ def test_train_eval_predict_round_trip(trained):
     assert set(ev["metrics"]) == {"mIoU", "pixel_acc", "mean_acc", "fwIoU"}
     assert len(ev["details"]["confusion_matrix"]) == 4 and ev["details"]["classes"][0] == "background"
 
-    out = cvkit("predict", "--weights", str(best), str(data / "JPEGImages" / "val_*.jpg"), "--output",
-                str(root / "preds.jsonl"), cwd=root, check=True)
-    assert "runs/segment/predict/masks" in out.stderr
+    empty = root / "empty"
+    empty.mkdir()
+    plain = cvkit("predict", "--weights", str(best), str(data / "JPEGImages" / "val_*.jpg"), "--format", "csv",
+                  cwd=empty, check=True)
+    assert plain.stdout.startswith("source,") and list(empty.iterdir()) == []  # nothing written unless asked
+    cvkit("predict", "--weights", str(best), str(data / "JPEGImages" / "val_*.jpg"), "--output",
+          str(root / "preds.jsonl"), "--save-masks", str(root / "masks"), cwd=empty, check=True)
+    assert list(empty.iterdir()) == []
     records = [json.loads(line) for line in (root / "preds.jsonl").read_text().splitlines()]
     assert [r["source"].rsplit("/", 1)[-1] for r in records] == ["val_000000.jpg", "val_000001.jpg"]
-    assert all((root / r["mask_png"]).is_file() and sum(c["pixels"] for c in r["classes"]) == 64 * 64
+    assert [Path(r["mask_png"]).name for r in records] == ["000000_val_000000.png", "000001_val_000001.png"]
+    assert all(Path(r["mask_png"]).is_file() and sum(c["pixels"] for c in r["classes"]) == 64 * 64
                for r in records)
 
     scored = json.loads(cvkit("eval", "segment", "--data", f"voc:{data}", "--predictions", str(root / "preds.jsonl"),

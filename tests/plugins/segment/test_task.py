@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from cvkit.task import DatasetInfo, ModelConfig
+from cvkit.task import DatasetInfo, ModelConfig, PredictOptions
 from cvkit_segment.palette import read_label_png
 
 INFO = DatasetInfo("d", "voc", "voc:d", "val", ["background", "cat", "dog"], {"category_ids": [0, 17, 18]})
@@ -55,15 +55,12 @@ def test_record_png_and_round_trip(task, tmp_path):
     labels = np.zeros((6, 8), np.uint8)
     labels[1:4, 2:5] = 2
     labels[5, :] = 1
-    task.predict_options = {"masks_dir": str(tmp_path / "masks")}
-    try:
-        rec = task.record({"labels": labels, "source": "x/img_1.jpg"}, INFO)
-        rec2 = task.record({"labels": labels, "source": "y/img_1.jpg"}, INFO)  # same stem: a new name
-        task.predict_options = {"masks_dir": None}
-        assert "mask_png" not in task.record({"labels": labels, "source": "z.jpg"}, INFO)
-    finally:
-        task.predict_options = {}
-    assert rec["mask_png"].endswith("img_1.png") and rec2["mask_png"].endswith("img_1_2.png")
+    masks = tmp_path / "masks"
+    rec = task.record({"labels": labels, "source": "x/img_1.jpg"}, INFO, PredictOptions(save_masks=masks, position=0))
+    rec2 = task.record({"labels": labels, "source": "y/img_1.jpg"}, INFO, PredictOptions(save_masks=masks, position=1))
+    assert "mask_png" not in task.record({"labels": labels, "source": "z.jpg"}, INFO)  # no --save-masks: RLE only
+    assert rec["mask_png"] == str(masks / "000000_img_1.png") and rec2["mask_png"] == str(masks / "000001_img_1.png")
+    assert sorted(p.name for p in masks.iterdir()) == ["000000_img_1.png", "000001_img_1.png"]
     assert rec["size"] == [6, 8]
     assert [(c["label"], c["pixels"]) for c in rec["classes"]] == [("background", 31), ("cat", 8), ("dog", 9)]
     json.dumps(rec)

@@ -19,7 +19,8 @@ def task():
 
 
 def test_spec_and_defaults(task):
-    assert task.primary_metric == "video_hit1" and task.default_model in task.model_names()
+    info = DatasetInfo("m", "sports1m", "", "val", ["a", "b"])
+    assert task.evaluator(info).primary == "video_hit1" and task.default_model in task.model_names()
     assert ".mp4" in task.input_extensions and ".webm" in task.input_extensions
     assert task.parse_record({}, None) == {"topk": [], "scores": None, "clips": []}
 

@@ -170,6 +170,10 @@ class ShapesDataset(BuiltinDataset):
     formats = ("coco", "voc")
     description = "circles, squares and triangles on noisy backgrounds, 128 px; SIZE train images (default 2000)"
 
+    def card(self) -> dict[str, Any]:
+        """Shapes are symmetric: vertical flips help."""
+        return {"defaults": {"model_args": {"vflip": True}}}
+
     def write(self, out: Path, fmt: str, size: int | None, seed: int) -> str:
         if fmt not in self.formats:
             raise CvkitError(f"shapes can be written as {' or '.join(self.formats)}, not {fmt!r}")

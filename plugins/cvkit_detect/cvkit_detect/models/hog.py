@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 
 class HogSvm(nn.Module):
+    fitted_in_one_pass = True  # cvkit.model protocol: fit(batches) instead of gradient descent
+
     def __init__(self, num_classes: int, mean: Any, std: Any, window: int = 32, context: float = 1.25,
                  levels: int = 8, C: float = 0.01, negatives_per_image: int = 12, mine_images: int = 400,
                  score_thresh: float = -1.0, nms_iou: float = 0.3, max_detections: int = 100) -> None:

@@ -20,6 +20,8 @@ from cvkit_detect.models.hog_common import to_uint8
 
 
 class HogPeople(nn.Module):
+    fitted_in_one_pass = True  # cvkit.model protocol: fit(batches) (OpenCV's detector: nothing to learn)
+
     def __init__(self, person_index: int, mean: Any, std: Any, scale: float = 1.05, hit_threshold: float = 0.0,
                  nms_iou: float = 0.45) -> None:
         super().__init__()

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,6 +56,10 @@ class ShapesInstanceDataset(BuiltinDataset):
     name = "shapes"
     formats = ("coco",)
     description = "circles, squares and triangles with RLE masks, 64 px, COCO layout; SIZE train images"
+
+    def card(self) -> dict[str, Any]:
+        """Shapes may also be flipped vertically."""
+        return {"defaults": {"model_args": {"vflip": True}}}
 
     def write(self, out: Path, fmt: str, size: int | None, seed: int) -> str:
         if fmt not in self.formats:

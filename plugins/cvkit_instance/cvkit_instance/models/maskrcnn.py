@@ -70,6 +70,10 @@ class MaskRCNNModel(nn.Module):
     def __init__(self, net: MaskRCNN) -> None:
         super().__init__()
         self.net = net
+        # cvkit.model protocol: --freeze-backbone freezes the trunk; its FPN, the RPN and the RoI heads train
+        trunk = ["net.backbone.body"] if hasattr(net.backbone, "body") else [
+            f"net.backbone.{n}" for n, _ in net.backbone.named_children() if n != "fpn"]
+        self.backbone_modules = tuple(trunk)
 
     def forward(self, images: torch.Tensor, targets: list[dict[str, torch.Tensor]] | None = None) -> Any:
         imgs = list(images)

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,6 +67,10 @@ class ShapesSegDataset(BuiltinDataset):
     name = "shapes"
     formats = ("voc-seg", "voc")
     description = "circles, squares and triangles with pixel masks, 64 px, VOC segmentation layout; SIZE train images"
+
+    def card(self) -> dict[str, Any]:
+        """Shapes may also be flipped vertically (their masks stay valid)."""
+        return {"defaults": {"model_args": {"vflip": True}}}
 
     def write(self, out: Path, fmt: str, size: int | None, seed: int) -> str:
         if fmt not in self.formats:
