@@ -167,7 +167,14 @@ def load_model(path: str | Path, device: str | torch.device = "cpu", task: str |
     """Load a checkpoint and build its model in eval mode. ``task`` (if given) must match the checkpoint's."""
     from cvkit.plugin import get_task
 
-    ckpt = load_checkpoint(path)
+    try:
+        ckpt = load_checkpoint(path)
+    except CvkitError:
+        # weights saved by another toolkit that the named task reads (e.g. official Segment Anything files)
+        foreign = get_task(task).foreign_checkpoint(Path(path)) if task is not None and Path(path).is_file() else None
+        if foreign is None:
+            raise
+        ckpt = foreign
     if task is not None and task != ckpt.task:
         raise CvkitError(f"{path}: is a {ckpt.task!r} checkpoint, not {task!r}")
     t = get_task(ckpt.task)

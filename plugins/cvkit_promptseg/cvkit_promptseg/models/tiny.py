@@ -1,0 +1,230 @@
+"""A small Segment-Anything-shaped model trained from scratch.
+
+Three parts, as in SAM (Kirillov et al., 2023):
+
+- an image encoder run once per image: a small CNN down to stride 8 (16 x 16 tokens for 128 px) plus a
+  stride-4 feature map that the decoder's upsampling adds back (a skip, as in HQ-SAM: it keeps the mask edges
+  of 12-px objects sharp), also computed once per image;
+- a prompt encoder: points as random-Fourier positional encodings plus a learned embedding of their label
+  (0 background, 1 foreground, 2 / 3 the top-left / bottom-right corner of a box, -1 padding); the previous
+  low-resolution mask logits as a dense prompt (a learned "no mask" embedding otherwise);
+- a mask decoder: an IoU token and four mask tokens attend with the prompt tokens to the image tokens through
+  two-way attention layers; each mask token becomes, through a small MLP, the weights of a dot product with the
+  upsampled (stride 4) image features. Token 0 is the single-mask output, tokens 1-3 the three "valid masks" of an
+  ambiguous prompt; the IoU head predicts the IoU of each.
+
+Point coordinates are pixel indices ``(x, y)`` of the (padded, square) model input; 0.5 is added inside, as
+SAM does. Everything traces to ONNX (opset 17) with the prompts as inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+NUM_MASKS = 4  # token 0: single output; 1-3: multimask outputs
+
+
+class ConvBN(nn.Sequential):
+    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+        super().__init__(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.GELU())
+
+
+class ImageEncoder(nn.Module):
+    """CNN to stride 8; returns the stride-8 embedding and the stride-4 skip map for the decoder."""
+
+    def __init__(self, dim: int, width: int, skip: int) -> None:
+        super().__init__()
+        w = width
+        self.s4 = nn.Sequential(ConvBN(3, w, 2), ConvBN(w, w), ConvBN(w, 2 * w, 2), ConvBN(2 * w, 2 * w))
+        self.s8 = nn.Sequential(ConvBN(2 * w, 4 * w, 2), ConvBN(4 * w, 4 * w), ConvBN(4 * w, 4 * w))
+        self.neck = nn.Conv2d(4 * w, dim, 1)
+        self.skip = nn.Conv2d(2 * w, skip, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        f4 = self.s4(x)
+        return self.neck(self.s8(f4)), self.skip(f4)
+
+
+class FourierPositions(nn.Module):
+    """Random Fourier features of coordinates normalised to [0, 1] (SAM's PositionEmbeddingRandom)."""
+
+    def __init__(self, dim: int, seed: int = 0) -> None:
+        super().__init__()
+        gen = torch.Generator().manual_seed(seed)
+        self.register_buffer("gaussian", torch.randn(2, dim // 2, generator=gen))
+
+    def encode(self, xy: torch.Tensor) -> torch.Tensor:
+        proj = (2 * xy - 1) @ self.gaussian * (2 * math.pi)
+        return torch.cat([proj.sin(), proj.cos()], dim=-1)
+
+    def grid(self, h: int, w: int) -> torch.Tensor:
+        """``(h * w, dim)`` encodings of the token centres, row-major."""
+        ys = (torch.arange(h, device=self.gaussian.device, dtype=torch.float32) + 0.5) / h
+        xs = (torch.arange(w, device=self.gaussian.device, dtype=torch.float32) + 0.5) / w
+        xy = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1).reshape(-1, 2)
+        return self.encode(xy)
+
+
+class Attention(nn.Module):
+    """Multi-head attention with an optional internal down-projection (SAM's cross-attention uses half width)."""
+
+    def __init__(self, dim: int, heads: int, downsample: int = 1) -> None:
+        super().__init__()
+        inner = dim // downsample
+        self.heads = heads
+        self.q, self.k, self.v = nn.Linear(dim, inner), nn.Linear(dim, inner), nn.Linear(dim, inner)
+        self.out = nn.Linear(inner, dim)
+
+    def _split(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, c = x.shape
+        return x.reshape(b, n, self.heads, c // self.heads).transpose(1, 2)
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        q, k, v = self._split(self.q(q)), self._split(self.k(k)), self._split(self.v(v))
+        attn = (q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])).softmax(-1)
+        out = (attn @ v).transpose(1, 2)
+        return self.out(out.reshape(out.shape[0], out.shape[1], -1))
+
+
+class TwoWayBlock(nn.Module):
+    """Tokens self-attend, attend to the image, go through an MLP; then the image attends to the tokens."""
+
+    def __init__(self, dim: int, heads: int, mlp: int, skip_first_pe: bool) -> None:
+        super().__init__()
+        self.self_attn = Attention(dim, heads)
+        self.to_image = Attention(dim, heads, 2)
+        self.to_tokens = Attention(dim, heads, 2)
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp), nn.GELU(), nn.Linear(mlp, dim))
+        self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(4))
+        self.skip_first_pe = skip_first_pe
+
+    def forward(self, tokens: torch.Tensor, image: torch.Tensor, token_pe: torch.Tensor, image_pe: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.skip_first_pe:
+            tokens = self.self_attn(tokens, tokens, tokens)
+        else:
+            q = tokens + token_pe
+            tokens = tokens + self.self_attn(q, q, tokens)
+        tokens = self.norms[0](tokens)
+        tokens = self.norms[1](tokens + self.to_image(tokens + token_pe, image + image_pe, image))
+        tokens = self.norms[2](tokens + self.mlp(tokens))
+        image = self.norms[3](image + self.to_tokens(image + image_pe, tokens + token_pe, tokens))
+        return tokens, image
+
+
+class MLP(nn.Sequential):
+    def __init__(self, dims: list[int]) -> None:
+        layers: list[nn.Module] = []
+        for i in range(len(dims) - 1):
+            layers.append(nn.Linear(dims[i], dims[i + 1]))
+            if i < len(dims) - 2:
+                layers.append(nn.ReLU())
+        super().__init__(*layers)
+
+
+class TinySam(nn.Module):
+    """``embed(images)`` once per image, then ``decode`` any number of prompts against one embedding.
+
+    ``forward(image, points, labels, mask_input, has_mask)`` runs both for ONE image and P prompts (the
+    exported graph): ``image (1, 3, S, S)``, ``points (P, N, 2)``, ``labels (P, N)``, ``mask_input
+    (P, 1, S/4, S/4)`` logits, ``has_mask (P,)`` 0/1 -> ``(masks (P, 4, S/4, S/4) logits, iou (P, 4))``.
+    """
+
+    def __init__(self, img_size: int = 128, dim: int = 128, width: int = 16, depth: int = 2, heads: int = 4,
+                 mlp: int = 256) -> None:
+        super().__init__()
+        if img_size % 8:
+            raise ValueError(f"img_size must be a multiple of 8, got {img_size}")
+        self.img_size, self.dim = img_size, dim
+        self.grid = img_size // 8
+        self.low_res = img_size // 4
+        c4 = dim // 4
+        self.image_encoder = ImageEncoder(dim, width, c4)
+        self.pe = FourierPositions(dim)
+        self.point_embed = nn.Embedding(5, dim)  # labels -1 (padding), 0, 1, 2, 3 -> rows 0..4
+        self.no_mask = nn.Parameter(torch.zeros(1, dim, 1, 1))
+        self.mask_down = nn.Sequential(
+            nn.Conv2d(1, 16, 2, 2), nn.GroupNorm(1, 16), nn.GELU(),  # stride 4 -> 8
+            nn.Conv2d(16, dim, 1),
+        )
+        self.iou_token = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
+        self.mask_tokens = nn.Parameter(torch.randn(1, NUM_MASKS, dim) * 0.02)
+        self.blocks = nn.ModuleList(TwoWayBlock(dim, heads, mlp, i == 0) for i in range(depth))
+        self.final_attn = Attention(dim, heads, 2)
+        self.final_norm = nn.LayerNorm(dim)
+        self.up4 = nn.ConvTranspose2d(dim, c4, 2, 2)
+        self.norm4 = nn.GroupNorm(1, c4)
+        self.refine = nn.Conv2d(c4, c4, 3, 1, 1)
+        self.hyper = nn.ModuleList(MLP([dim, dim, c4]) for _ in range(NUM_MASKS))
+        self.iou_head = MLP([dim, 256, 256, NUM_MASKS])
+
+    # ------------------------------------------------------------------ parts
+    def embed(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Image features, computed once per image: (stride-8 embedding, stride-4 skip map)."""
+        return self.image_encoder(images)
+
+    @staticmethod
+    def select(embedding: tuple[torch.Tensor, ...], index: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The embedding of image ``index[p]`` for each prompt ``p``."""
+        return tuple(e[index] for e in embedding)
+
+    def prompt_tokens(self, points: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        xy = (points + 0.5) / self.img_size
+        pe = self.pe.encode(xy)
+        pad = (labels < 0).unsqueeze(-1)
+        pe = torch.where(pad, torch.zeros_like(pe), pe)
+        return pe + self.point_embed((labels.clamp(-1, 3) + 1).long())
+
+    def decode(self, embedding: tuple[torch.Tensor, ...], points: torch.Tensor, labels: torch.Tensor,
+               mask_input: torch.Tensor | None = None, has_mask: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``embedding``: per-prompt image features (see ``select``); returns ``(P, 4, S/4, S/4)`` mask logits
+        and ``(P, 4)`` predicted IoUs."""
+        emb, skip = embedding
+        p = points.shape[0]
+        sparse = self.prompt_tokens(points, labels)
+        if mask_input is None:
+            dense = self.no_mask.expand(p, -1, self.grid, self.grid)
+        else:
+            flag = has_mask.reshape(p, 1, 1, 1).to(emb.dtype)
+            dense = flag * self.mask_down(mask_input) + (1 - flag) * self.no_mask
+        image = (emb + dense).flatten(2).transpose(1, 2)  # (P, HW, C)
+        image_pe = self.pe.grid(self.grid, self.grid).unsqueeze(0)
+        out_tokens = torch.cat([self.iou_token, self.mask_tokens], 1).expand(p, -1, -1)
+        tokens = torch.cat([out_tokens, sparse], 1)
+        token_pe = tokens
+        for block in self.blocks:
+            tokens, image = block(tokens, image, token_pe, image_pe)
+        tokens = self.final_norm(tokens + self.final_attn(tokens + token_pe, image + image_pe, image))
+        iou_out, mask_out = tokens[:, 0], tokens[:, 1 : 1 + NUM_MASKS]
+        image = image.transpose(1, 2).reshape(p, self.dim, self.grid, self.grid)
+        x = F.gelu(self.norm4(self.up4(image) + skip))
+        x = F.gelu(x + self.refine(x))  # (P, C/4, S/4, S/4)
+        weights = torch.stack([h(mask_out[:, i]) for i, h in enumerate(self.hyper)], 1)  # (P, 4, C/4)
+        masks = (weights @ x.flatten(2)).reshape(p, NUM_MASKS, x.shape[-2], x.shape[-1])
+        return masks, self.iou_head(iou_out)
+
+    def forward(self, image: torch.Tensor, points: torch.Tensor, labels: torch.Tensor,
+                mask_input: torch.Tensor, has_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        embedding = self.embed(image)
+        index = torch.zeros(points.shape[0], dtype=torch.long, device=points.device)
+        return self.decode(self.select(embedding, index), points, labels, mask_input, has_mask)
+
+    def example_inputs(self, prompts: int = 1, points: int = 2) -> tuple[torch.Tensor, ...]:
+        s = self.img_size
+        gen = torch.Generator().manual_seed(0)
+        return (torch.randn(1, 3, s, s, generator=gen), torch.rand(prompts, points, 2, generator=gen) * s,
+                torch.ones(prompts, points), torch.zeros(prompts, 1, s // 4, s // 4), torch.zeros(prompts))
+
+
+def build_tiny(img_size: int, args: dict[str, Any]) -> TinySam:
+    known = {"dim", "width", "depth", "heads", "mlp"}
+    unknown = set(args) - known - {"augment"}
+    if unknown:
+        raise ValueError(f"unknown model argument(s) {sorted(unknown)} (known: {sorted(known)})")
+    return TinySam(img_size, **{k: int(v) for k, v in args.items() if k in known})
