@@ -52,6 +52,8 @@ class ExportMeta:
     opset: int | None = None
     source: str = ""  # the checkpoint it was exported from
     versions: dict[str, str] = field(default_factory=dict)
+    precision: str = "fp32"  # "fp32", "int8" (onnxruntime quantisation) or "fp16"
+    quantization: dict[str, Any] | None = None  # int8: method, calibration images, verification figures
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,7 +61,7 @@ class ExportMeta:
             "dataset": self.info.to_dict(), "input_size": list(self.input_size), "batch_size": self.batch_size,
             "export_format": self.format, "output_spec": self.output_spec, "input_name": self.input_name,
             "output_names": self.output_names, "opset": self.opset, "source": self.source,
-            "versions": self.versions,
+            "versions": self.versions, "precision": self.precision, "quantization": self.quantization,
         }
 
     def to_json(self) -> str:
@@ -80,6 +82,7 @@ class ExportMeta:
                 format=d["export_format"], output_spec=d["output_spec"], input_name=d.get("input_name", "images"),
                 output_names=list(d.get("output_names") or ["output"]), opset=d.get("opset"),
                 source=d.get("source", ""), versions=dict(d.get("versions") or {}),
+                precision=str(d.get("precision") or "fp32"), quantization=d.get("quantization"),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise CvkitError(f"{where}: its cvkit metadata ({META_KEY}) is damaged: {exc}") from None

@@ -28,17 +28,21 @@ log = logging.getLogger(__name__)
 FORMATS = {"onnx": ".onnx", "torchscript": ".torchscript"}
 DEFAULT_OPSET = 17
 TOLERANCE = 1e-4  # max |exported - eager|, relative to the largest eager output magnitude (at least 1)
+HALF_TOLERANCE = 2e-2  # the same for fp16 exports (10 mantissa bits, accumulated over the network's depth)
 
 
 @dataclass
 class Verification:
     data: str  # where the inputs came from
     batch_size: int
-    max_abs_diff: float
+    max_abs_diff: float | None  # None where verified by the task metric (int8)
     tolerance: float
     top1_agreement: float | None  # fraction of samples with the same arg-max (classification-like outputs)
     passed: bool
     values: int = 0  # output values compared (0: every output was empty, e.g. a detector finding nothing)
+    metric: str | None = None  # int8: verified by the task metric rather than by the largest difference
+    metric_before: float | None = None
+    metric_after: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -55,15 +59,20 @@ class ExportResult:
     def to_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "format": self.format, "bytes": self.bytes, "opset": self.meta.opset,
                 "dynamic_batch": self.meta.batch_size is None, "input_size": list(self.meta.input_size),
-                "task": self.meta.task, "model": self.meta.model.name,
+                "task": self.meta.task, "model": self.meta.model.name, "precision": self.meta.precision,
+                "quantization": self.meta.quantization,
                 "verification": self.verification.to_dict() if self.verification else None}
 
 
 def export(weights: str | Path, fmt: str, output: str | Path | None = None, opset: int | None = None,
            dynamic_batch: bool = False, verify: bool = True, tolerance: float = TOLERANCE,
-           verify_batch: int | None = None) -> ExportResult:
+           verify_batch: int | None = None, int8: bool = False, int8_method: str = "static",
+           calibration_samples: int = 64, max_drop: float = 0.01, verify_samples: int = 512,
+           half: bool = False) -> ExportResult:
     """Export checkpoint ``weights`` as ``fmt`` (``onnx`` or ``torchscript``) and return what was done.
 
+    ``int8`` quantises the ONNX model (:mod:`cvkit.quantize`) and verifies it by the task metric on up to
+    ``verify_samples`` validation images (refused when it drops by more than ``max_drop``); ``half`` writes fp16.
     Raises :class:`CvkitError` (nothing written) when verification finds outputs beyond ``tolerance``."""
     from cvkit.checkpoint import load_model, versions
 
@@ -71,9 +80,15 @@ def export(weights: str | Path, fmt: str, output: str | Path | None = None, opse
         raise UsageError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if opset is not None and fmt != "onnx":
         raise UsageError("--opset applies to --format onnx only")
+    if (int8 or half) and fmt != "onnx":
+        raise UsageError("--int8 and --half apply to --format onnx only")
+    if int8 and half:
+        raise UsageError("--int8 and --half exclude each other")
+    precision = "int8" if int8 else "fp16" if half else "fp32"
     weights = Path(weights)
     task, model, ckpt = load_model(weights, "cpu")
-    out = Path(output) if output is not None else weights.with_suffix(FORMATS[fmt])
+    suffix = FORMATS[fmt] if precision == "fp32" else f".{precision}{FORMATS[fmt]}"
+    out = Path(output) if output is not None else weights.with_suffix(suffix)
     if out.resolve() == weights.resolve():
         raise UsageError(f"--output {out}: would overwrite the checkpoint")
     input_size = (*task.default_input_size[:-2], ckpt.model.img_size, ckpt.model.img_size)
@@ -94,8 +109,17 @@ def export(weights: str | Path, fmt: str, output: str | Path | None = None, opse
         output_spec=pytree.treespec_dumps(spec),
         output_names=["output"] if len(leaves) == 1 else [f"output{i}" for i in range(len(leaves))],
         opset=(opset or DEFAULT_OPSET) if fmt == "onnx" else None, source=weights.name, versions=versions(),
+        precision=precision,
     )
+    if precision == "int8":
+        return _export_int8(model, example, meta, task, ckpt, out, int8_method, calibration_samples, verify,
+                            verify_samples, max_drop)
     data = _to_onnx(model, example, meta) if fmt == "onnx" else _to_torchscript(model, example, meta)
+    if precision == "fp16":
+        from cvkit.quantize import to_half
+
+        data = to_half(data)
+        tolerance = max(tolerance, HALF_TOLERANCE)
     check = None
     if verify:
         n = verify_batch or int(example.shape[0]) + 2
@@ -108,6 +132,49 @@ def export(weights: str | Path, fmt: str, output: str | Path | None = None, opse
                 f"(tolerance {check.tolerance:.3g}) on {check.data}; --no-verify writes it anyway")
     write_bytes(out, data)
     return ExportResult(out, fmt, meta, len(data), check)
+
+
+def _export_int8(model: nn.Module, example: torch.Tensor, meta: ExportMeta, task: Any, ckpt: Any, out: Path,
+                 method: str, calibration_samples: int, verify: bool, verify_samples: int,
+                 max_drop: float) -> ExportResult:
+    """fp32 ONNX -> int8 (static with calibration on training images, or dynamic), verified by the task metric."""
+    from cvkit.quantize import Calibration, calibration_batches, quantize_int8, verify_by_metric
+
+    batches, source = (None, "none (dynamic quantisation)")
+    if method == "static":
+        batches, source = calibration_batches(task, ckpt, calibration_samples, meta.batch_size or 8)
+    calibration = Calibration(method, sum(b.shape[0] for b in batches or []), source)
+    meta.quantization = {"calibration": calibration.to_dict()}
+    fp32 = _to_onnx(model, example, meta)  # the metadata it embeds is rewritten below, with the figures
+    data = quantize_int8(fp32, method, meta.input_name, batches)
+    agreement = None
+    if verify:
+        runner = open_exported(data=data, fmt="onnx")
+        agreement = verify_by_metric(runner, model, task, ckpt, verify_samples, meta.batch_size or 16, max_drop)
+        meta.quantization["verification"] = agreement.to_dict()
+        if not agreement.passed:
+            raise CvkitError(
+                f"{out}: not written: int8 {agreement.metric} {agreement.after:.4f} vs fp32 {agreement.before:.4f} "
+                f"on {agreement.data} drops by {agreement.drop:.4f} > --max-drop {max_drop:g}; try more "
+                "--calibration-samples, --int8-method dynamic, or --no-verify to write it anyway")
+    data = _set_metadata(data, meta)
+    write_bytes(out, data)
+    check = None
+    if agreement is not None:
+        check = Verification(agreement.data, agreement.samples, None, max_drop, agreement.top1_agreement,
+                             True, agreement.samples, metric=agreement.metric, metric_before=agreement.before,
+                             metric_after=agreement.after)
+    return ExportResult(out, "onnx", meta, len(data), check)
+
+
+def _set_metadata(data: bytes, meta: ExportMeta) -> bytes:
+    import onnx
+
+    proto = onnx.load_model_from_string(data)
+    for prop in proto.metadata_props:
+        if prop.key == "cvkit.json":
+            prop.value = meta.to_json()
+    return proto.SerializeToString()
 
 
 def _to_onnx(model: nn.Module, example: torch.Tensor, meta: ExportMeta) -> bytes:

@@ -10,14 +10,12 @@ import torch
 from torchvision.io import ImageReadMode, decode_image
 
 from cvkit.errors import BadInput
-from cvkit.io.imagesize import check_pixels
+from cvkit.io.imagesize import IMAGE_EXTENSIONS, check_pixels
 
 # torchvision 0.29 marks its decoders deprecated in favour of TorchCodec; they remain the fastest exact decoders
 # we have (libjpeg-turbo, libpng) and the only ones that report truncated JPEGs as errors rather than warnings.
 warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities of TorchVision",
                         category=DeprecationWarning)
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 
 
 def is_image(path: str | Path) -> bool:

@@ -12,6 +12,9 @@ from pathlib import Path
 from cvkit.errors import BadInput
 from cvkit.io.limits import too_large
 
+# The image files cvkit reads (folders are searched for these); here so that torch-free code can use them.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+
 # JPEG start-of-frame markers (baseline, progressive, lossless, arithmetic...); C4, C8 and CC are not frames.
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 
-from cvkit.io.images import IMAGE_EXTENSIONS
+from cvkit.io.imagesize import IMAGE_EXTENSIONS
 from cvkit.io.walk import iter_files
 
 
