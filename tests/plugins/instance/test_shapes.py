@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cvkit.errors import CvkitError
-from cvkit_detect.datasets.shapes import CLASSES, generate
+from cvkit.vision.shapes import CLASSES, generate
 from cvkit_instance.datasets.shapes import ShapesInstanceDataset
 from cvkit_instance.datasets.target import object_masks
 

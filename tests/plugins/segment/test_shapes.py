@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from cvkit.errors import CvkitError
-from cvkit_detect.datasets.shapes import generate
+from cvkit.vision.shapes import generate
 from cvkit_segment.datasets.shapes import CLASSES, ShapesSegDataset, scene
 from cvkit_segment.datasets.target import load_label
 
