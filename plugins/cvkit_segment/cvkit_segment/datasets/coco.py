@@ -18,10 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cvkit.console import warn
 from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
-from cvkit_detect.datasets.coco import SPLIT_ALIASES, _images_dir, annotation_file, parse_instances
-from cvkit_detect.datasets.coco import CocoFormat as DetectCocoFormat
+from cvkit.vision.coco import is_coco, load_coco
 from cvkit_segment.datasets.target import coco_target
 from cvkit_segment.palette import VOC_CLASSES, voc_colormap
 
@@ -39,38 +37,32 @@ class CocoSegFormat(DatasetFormat):
     voc_classes = False
 
     def detect(self, path: Path) -> bool:
-        return DetectCocoFormat().detect(path)
+        return is_coco(path)
 
     def load(self, path: Path, split: str, options: dict[str, Any]) -> RawSplit:
-        split = SPLIT_ALIASES.get(split, split)
-        ann = annotation_file(Path(path), split)
-        parsed = parse_instances(ann, bool(options.get("skip_bad")))
-        if parsed.bad:
-            warn(f"skipped: {ann}: {len(parsed.bad)} bad entries (first: {parsed.bad[0].where}: "
-                 f"{parsed.bad[0].reason})")
-        images, cats, by_image = parsed.images, parsed.categories, parsed.by_image
+        aset = load_coco(path, split, images=options.get("images"), skip_bad=bool(options.get("skip_bad")))
+        ann = aset.files[0]
         if self.voc_classes:
             voc_index = {c: i for i, c in enumerate(VOC_CLASSES)}
-            index = {c["id"]: voc_index[COCO_TO_VOC[c["name"]]] for c in cats if c["name"] in COCO_TO_VOC}
+            index = {k: voc_index[COCO_TO_VOC[c]] for k, c in enumerate(aset.classes) if c in COCO_TO_VOC}
             classes = list(VOC_CLASSES)
             extra: dict[str, Any] = {}
         else:
-            index = {c["id"]: i + 1 for i, c in enumerate(cats)}
-            classes = ["background"] + [c["name"] for c in cats]
-            extra = {"category_ids": [0] + [int(c["id"]) for c in cats]}
-        img_dir = _images_dir(ann, Path(path), split, options, images[0]["file_name"] if images else None)
+            index = {k: k + 1 for k in range(len(aset.classes))}
+            classes = ["background", *aset.classes]
+            extra = {"category_ids": [0] + [int(c) for c in aset.category_ids]}
         sources, targets = [], []
-        for im in images:
-            objects = [{"id": a.get("id"), "segmentation": a.get("segmentation", []), "label": index[a["category_id"]],
-                        "iscrowd": int(bool(a.get("iscrowd", 0)))}
-                       for a in by_image.get(im["id"], []) if a["category_id"] in index]
-            sources.append(str(img_dir / im["file_name"]))
-            targets.append(coco_target(ann, (im.get("height", 0), im.get("width", 0)), objects))
+        for im in aset.images:
+            objects = [{"id": o.id, "segmentation": o.segmentation if o.segmentation is not None else [],
+                        "label": index[o.label], "iscrowd": int(o.iscrowd)} for o in im.objects if o.label in index]
+            sources.append(im.path)
+            targets.append(coco_target(ann, (im.height, im.width), objects))
         extra["colours"] = [[int(v) for v in c] for c in voc_colormap(len(classes))]
-        extra["image_ids"] = {Path(im["file_name"]).name: im["id"] for im in images}
+        extra["image_ids"] = aset.image_ids()
         fmt = "coco-voc" if self.voc_classes else "coco"
-        info = DatasetInfo(name=ann.stem, format=fmt, spec=f"{fmt}:{path}", split=split, classes=classes, extra=extra)
-        return RawSplit(info, sources, targets, [ann], skipped=len(parsed.bad))
+        info = DatasetInfo(name=aset.name, format=fmt, spec=f"{fmt}:{path}", split=aset.split, classes=classes,
+                           extra=extra)
+        return RawSplit(info, sources, targets, list(aset.files), skipped=aset.skipped)
 
 
 class CocoVocFormat(CocoSegFormat):
