@@ -13,7 +13,7 @@ from cvkit.cli.app import app
 def visualize_cmd(
     kind: str = typer.Argument(..., help="predictions, dataset, curves, confusion, filters, activations, saliency, "
                                "occlusion, cam, gradcam, tsne, neighbors, adversarial, class-model, dream, "
-                               "inversion.", show_default=False),
+                               "inversion; optimizer, fit (course demos, no model).", show_default=False),
     sources: list[str] = typer.Argument(None, help="Input images (files, folders, globs, -).", show_default=False),
     weights: Path = typer.Option(None, help="Checkpoint.", show_default=False),
     out: Path = typer.Option(..., help="Folder for the PNGs (and JSON sidecars).", show_default=False),
@@ -33,9 +33,21 @@ def visualize_cmd(
                                      "epsilon=0.03, steps=20).", show_default=False),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     task: str = typer.Option(None, help="Task, for `dataset` without --weights.", show_default=False),
+    as_json: bool = typer.Option(False, "--json", help="optimizer, fit: print the numbers as one JSON document "
+                                 "instead of the paths."),
 ) -> None:
     """Write pictures of KIND into OUT and print their paths."""
-    from cvkit.engine.visualize import run_visualize
+    from cvkit.engine.visualize import DEMOS, run_demo, run_visualize
+
+    if as_json:
+        if kind not in DEMOS:
+            from cvkit.errors import UsageError
+
+            raise UsageError(f"--json applies to {' and '.join(DEMOS)}, not {kind!r}")
+        from cvkit.cli.common import print_json
+
+        print_json(run_demo(kind, out, option or [])[1])
+        return
 
     paths = run_visualize(kind, sources or [], weights, out, data, split, run, limit, layer, list_layers, target,
                           option, device, task)

@@ -16,6 +16,22 @@ from cvkit.io.atomic import atomic_write, write_image
 from cvkit.io.sources import expand_sources
 
 BASIC = ("predictions", "dataset", "curves", "confusion")
+DEMOS = ("optimizer", "fit")  # course demos that need no model: cvkit.explain.optimization / .fitting
+
+
+def run_demo(kind: str, out: Path, options: list[str]) -> tuple[list[Path], dict[str, Any]]:
+    """Write a demo's picture and JSON into ``out``; returns the paths and the short JSON summary."""
+    from cvkit.explain import fitting, optimization
+
+    parsed = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--option {item!r}: expected KEY=VALUE")
+        parsed[key.strip()] = value.strip()
+    module = optimization if kind == "optimizer" else fitting
+    paths, doc = module.run(out, parsed)
+    return paths, module.summary(doc)
 
 
 def run_visualize(kind: str, sources: list[str], weights: Path | None, out: Path, data: str | None,
@@ -23,6 +39,8 @@ def run_visualize(kind: str, sources: list[str], weights: Path | None, out: Path
                   run: Path | None, limit: int | None, layer: str | None, list_layers: bool, target: str | None,
                   options: list[str], device: str, task: str | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
+    if kind in DEMOS:
+        return run_demo(kind, out, options)[0]
     if kind not in BASIC:
         from cvkit.explain import KINDS
         from cvkit.explain.run import run_explain
