@@ -50,6 +50,8 @@ def train_cmd(
     skip_bad: bool = typer.Option(False, help="Skip unreadable images/annotations, counting them, instead of "
                                   "stopping."),
     out: Path = typer.Option(None, help="Run folder.", show_default="runs/TASK/trainN"),
+    exist_ok: bool = typer.Option(False, "--exist-ok", help="Write into an existing, non-empty --out folder "
+                                  "(otherwise refused, so that no run is overwritten silently)."),
     config: Path = typer.Option(None, help="YAML file of options (CLI options override it).", show_default=False),
     images: Path = typer.Option(None, help="Image folder for a COCO annotation file given as --data.",
                                 show_default=False),

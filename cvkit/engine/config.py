@@ -39,6 +39,7 @@ class TrainConfig:
     amp: bool = False
     skip_bad: bool = False
     out: str | None = None
+    exist_ok: bool = False
     train_split: str = "train"
     val_split: str = "val"
     images: str | None = None

@@ -1,8 +1,11 @@
-"""The run folder: config.yaml, metrics.csv, summary.json, curves; every file written atomically."""
+"""The run folder: claimed race-free and never clobbered; config.yaml, metrics.csv, summary.json, curves, every
+file written atomically."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import hashlib
 import io
 import json
@@ -13,24 +16,75 @@ from typing import Any
 
 import yaml
 
+from cvkit.console import info
+from cvkit.errors import CvkitError
 from cvkit.io.atomic import atomic_write, write_text
 
+# Temporaries of cvkit.io.atomic (tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")): ".last.pt.k2j3x_9a.tmp".
+_OUR_TEMPORARY = re.compile(r"^\.[^/]+\.[A-Za-z0-9_]+\.tmp$")
+_HELD: dict[str, int] = {}  # run folders this process has claimed (flock on the folder, released at exit)
 
-def new_run_dir(task: str, out: str | None, base: str | Path = "runs") -> Path:
-    """``--out`` as given, or ``runs/<task>/train``, ``train2``, ``train3``... (first free name)."""
-    if out:
-        path = Path(out)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    root = Path(base) / task
-    root.mkdir(parents=True, exist_ok=True)
-    taken = {p.name for p in root.iterdir()}
-    n = 1
-    while (name := "train" if n == 1 else f"train{n}") in taken:
-        n += 1
-    path = root / name
-    path.mkdir()
+
+def new_run_dir(task: str, out: str | None, base: str | Path = "runs", exist_ok: bool = False,
+                resume: bool = False) -> Path:
+    """``--out`` as given, or the first free ``runs/<task>/train``, ``train2``, ``train3``... created race-free.
+
+    The folder is claimed for this process (an exclusive lock another training cannot take); stale temporaries of
+    an earlier, killed run are removed; an existing non-empty ``--out`` is refused unless ``exist_ok`` or
+    ``resume``."""
+    if not out:
+        root = Path(base) / task
+        root.mkdir(parents=True, exist_ok=True)
+        n = 1
+        while True:
+            path = root / ("train" if n == 1 else f"train{n}")
+            try:
+                path.mkdir()  # atomic: of several processes at once, exactly one creates each name
+            except FileExistsError:
+                n += 1
+                continue
+            _claim(path)
+            return path
+    path = Path(out)
+    path.mkdir(parents=True, exist_ok=True)
+    _claim(path)
+    remove_stale_temporaries(path)
+    if not (exist_ok or resume):
+        held = sorted(p.name for p in path.iterdir())
+        if held:
+            shown = ", ".join(held[:5]) + (f", ... ({len(held) - 5} more)" if len(held) > 5 else "")
+            raise CvkitError(f"{path}: run folder exists and is not empty ({shown}); pass --exist-ok to write into "
+                             "it, --resume CKPT to continue its run, or choose another --out")
     return path
+
+
+def _claim(path: Path) -> None:
+    """Hold an exclusive lock on the run folder for the life of this process; refuse one another process holds."""
+    key = os.path.realpath(path)
+    if key in _HELD:
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise CvkitError(f"{path}: run folder is in use by another training; choose another --out") from None
+    _HELD[key] = fd
+
+
+def remove_stale_temporaries(folder: Path) -> list[str]:
+    """Delete the temporaries our atomic writes leave behind when a process is killed mid-write (kill -9).
+
+    Call only on a folder this process has claimed: no other writer can own them then."""
+    removed = []
+    for entry in os.scandir(folder):
+        if _OUR_TEMPORARY.match(entry.name) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed.append(entry.name)
+    if removed:
+        info(f"{folder}: removed {len(removed)} temporary file(s) left by an interrupted run")
+    return removed
 
 
 def write_config(run: Path, config: dict[str, Any]) -> None:

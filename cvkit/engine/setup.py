@@ -14,7 +14,7 @@ from cvkit.errors import CvkitError
 from cvkit.task import Task
 
 # Options whose change on --resume is expected, or harmless, and so is not listed.
-_QUIET_ON_RESUME = {"resume", "epochs", "workers", "device", "out"}
+_QUIET_ON_RESUME = {"resume", "epochs", "workers", "device", "out", "exist_ok"}
 
 
 def apply_task_defaults(cfg: TrainConfig, task: Task) -> None:
