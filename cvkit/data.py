@@ -40,7 +40,7 @@ def cache_dir() -> Path:
 def parse_spec(task: Task, spec: str) -> tuple[str | None, str]:
     """Split a data spec into (format or 'builtin' or None, path-or-name)."""
     head, sep, rest = spec.partition(":")
-    if sep and (head == "builtin" or head in task.formats()):
+    if sep and (head in ("builtin", "shards", "wds") or head in task.formats()):  # shards: cvkit.shards
         return head, rest
     if sep and len(head) > 1 and not Path(spec).exists() and "/" not in head:
         known = ", ".join(["builtin", *sorted(task.formats())])
@@ -159,6 +159,11 @@ def resolve(task: Task, spec: str | None) -> tuple[str, Path]:
 def load_split(task: Task, spec: str | None, split: str, options: dict[str, Any] | None = None) -> RawSplit:
     """Parse the annotations of one split of the dataset ``spec`` (no image is decoded)."""
     fmt, path = resolve(task, spec)
-    raw = task.formats()[fmt].load(path, normalize_split(split), dict(options or {}))
+    if fmt in ("shards", "wds"):  # tar shards written by `cvkit data shard`, for any task (cvkit.shards)
+        from cvkit.shards.reader import load_shard_split
+
+        raw = load_shard_split(task, path, normalize_split(split))
+    else:
+        raw = task.formats()[fmt].load(path, normalize_split(split), dict(options or {}))
     raw.info.spec = f"{fmt}:{path}"
     return raw

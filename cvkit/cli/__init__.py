@@ -8,8 +8,10 @@ import sys
 from cvkit.cli import (  # noqa: F401  (each module registers its commands on the app)
     data_cmd,
     evaluate,
+    geometry,
     plugin_cmd,
     predict,
+    shard_cmd,
     tasks,
     train,
     visualize,

@@ -27,6 +27,12 @@ def read_image(path: str | Path) -> torch.Tensor:
     path = Path(path)
     try:
         data = path.read_bytes()
+    except NotADirectoryError:  # DIR/<shard>.tar/KEY/<name>: a sample inside a tar shard (cvkit.shards)
+        from cvkit.shards.reader import read_member
+
+        data = read_member(path)
+        if data is None:
+            raise BadInput(path, "no such file") from None
     except FileNotFoundError:
         raise BadInput(path, "no such file") from None
     except IsADirectoryError:
