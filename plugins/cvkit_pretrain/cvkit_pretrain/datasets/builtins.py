@@ -1,0 +1,49 @@
+"""Embedded datasets, written by the core's generators (:mod:`cvkit.vision.digits`, :mod:`cvkit.vision.shapes`):
+the same files every task reads, in their real on-disk formats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cvkit.errors import UsageError
+from cvkit.task import BuiltinDataset
+
+
+def _check(builtin: BuiltinDataset, fmt: str) -> None:
+    if fmt not in builtin.formats:
+        raise UsageError(f"builtin:{builtin.name} is written as {', '.join(builtin.formats)}, not {fmt!r}")
+
+
+class DigitsBuiltin(BuiltinDataset):
+    """scikit-learn's 1,797 real 8x8 handwritten digits as an ImageFolder train/val tree (labels: the digit)."""
+
+    name = "digits"
+    formats = ("imagefolder",)
+    description = "1,797 real 8x8 handwritten digits (scikit-learn), ImageFolder train/val; pretrained at 32 px"
+
+    def write(self, out: Path, fmt: str, size: int | None, seed: int) -> str:
+        from cvkit.vision.digits import write_digits
+
+        _check(self, fmt)
+        return f"imagefolder:{write_digits(Path(out), size, seed)}"
+
+    def card(self) -> dict[str, Any]:
+        return {"defaults": {"img_size": 32}}
+
+
+class ShapesBuiltin(BuiltinDataset):
+    """Procedural scenes of circles, squares and triangles as COCO instances (label: the largest object's class)."""
+
+    name = "shapes"
+    formats = ("coco",)
+    description = "128 px scenes of 1-4 circles, squares and triangles (COCO), 2,000 train / 200 val; 64 px"
+
+    def write(self, out: Path, fmt: str, size: int | None, seed: int) -> str:
+        from cvkit.vision.shapes import write_shapes
+
+        _check(self, fmt)
+        return f"coco:{write_shapes(Path(out), 2000 if size is None else size, seed)}"
+
+    def card(self) -> dict[str, Any]:
+        return {"defaults": {"img_size": 64}}
