@@ -37,7 +37,7 @@ class PromptSegTask(Task):
     default_model = "sam-tiny"
     default_img_size = 128
     default_epochs = 4
-    default_batch_size = 32
+    default_batch_size = 16
     default_lr = 2e-3
     default_optimizer = "adamw"
     default_weight_decay = 1e-4

@@ -135,7 +135,7 @@ class TinySam(nn.Module):
     (P, 1, S/4, S/4)`` logits, ``has_mask (P,)`` 0/1 -> ``(masks (P, 4, S/4, S/4) logits, iou (P, 4))``.
     """
 
-    def __init__(self, img_size: int = 128, dim: int = 128, width: int = 16, depth: int = 2, heads: int = 4,
+    def __init__(self, img_size: int = 128, dim: int = 96, width: int = 16, depth: int = 2, heads: int = 4,
                  mlp: int = 256) -> None:
         super().__init__()
         if img_size % 8:
@@ -214,6 +214,19 @@ class TinySam(nn.Module):
         embedding = self.embed(image)
         index = torch.zeros(points.shape[0], dtype=torch.long, device=points.device)
         return self.decode(self.select(embedding, index), points, labels, mask_input, has_mask)
+
+    # ONNX export (cvkit.export_inputs): names, the prompt and point counts left dynamic, a second input set
+    input_names = ("image", "points", "labels", "mask_input", "has_mask")
+    output_names = ("masks", "iou")
+    dynamic_axes = {"points": {0: "prompts", 1: "points"}, "labels": {0: "prompts", 1: "points"},
+                    "mask_input": {0: "prompts"}, "has_mask": {0: "prompts"}, "masks": {0: "prompts"},
+                    "iou": {0: "prompts"}}
+
+    def verification_inputs(self) -> tuple[torch.Tensor, ...]:
+        x = self.example_inputs(prompts=3, points=4)
+        gen = torch.Generator().manual_seed(1)
+        labels = torch.tensor([[1, 0, -1, -1], [2, 3, 1, -1], [1, 1, 0, 0]], dtype=torch.float32)
+        return x[0], x[1], labels, torch.randn(x[3].shape, generator=gen), torch.tensor([0.0, 1.0, 1.0])
 
     def example_inputs(self, prompts: int = 1, points: int = 2) -> tuple[torch.Tensor, ...]:
         s = self.img_size
