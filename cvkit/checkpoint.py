@@ -171,7 +171,8 @@ def load_model(path: str | Path, device: str | torch.device = "cpu", task: str |
         ckpt = load_checkpoint(path)
     except CvkitError:
         # weights saved by another toolkit that the named task reads (e.g. official Segment Anything files)
-        foreign = get_task(task).foreign_checkpoint(Path(path)) if task is not None and Path(path).is_file() else None
+        reader = getattr(get_task(task), "foreign_checkpoint", None) if task is not None else None
+        foreign = reader(Path(path)) if reader is not None and Path(path).is_file() else None
         if foreign is None:
             raise
         ckpt = foreign
