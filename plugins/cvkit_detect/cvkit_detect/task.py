@@ -22,7 +22,9 @@ from cvkit.task import (
     RawSplit,
     Task,
 )
-from cvkit_detect import draw, models, records
+from cvkit.vision.backmap import boxes_to_original
+from cvkit.vision.draw import draw_box_target, draw_detections
+from cvkit_detect import models, records
 from cvkit_detect.datasets.coco import CocoFormat
 from cvkit_detect.datasets.dataset import DetectionDataset, from_raw
 from cvkit_detect.datasets.shapes import ShapesDataset
@@ -95,12 +97,7 @@ class DetectTask(Task):
         size = (int(batch.inputs.shape[-2]), int(batch.inputs.shape[-1]))
         out = []
         for det, meta in zip(models.postprocess(model(batch.inputs), size), batch.meta, strict=True):
-            h, w = meta["orig_size"]
-            ih, iw = meta["input_size"]
-            scale = torch.tensor([w / iw, h / ih, w / iw, h / ih], dtype=torch.float32)
-            boxes = det["boxes"].detach().float().cpu() * scale
-            boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
-            boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
+            boxes = boxes_to_original(det["boxes"], meta["input_size"], meta["orig_size"])
             scores, labels = det["scores"].detach().float().cpu(), det["labels"].detach().cpu().long()
             conf = options.conf
             if conf is not None:
@@ -133,7 +130,7 @@ class DetectTask(Task):
 
     def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo,
              options: PredictOptions = NO_OPTIONS) -> np.ndarray:
-        return draw.draw_prediction(image, prediction, info.classes)
+        return draw_detections(image, prediction, info.classes)
 
     def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:
-        return draw.draw_target(image, target, info.classes)
+        return draw_box_target(image, target, info.classes)

@@ -11,8 +11,8 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from cvkit.vision.evaluate import BOX_STATS as STAT_NAMES
 from cvkit_detect.datasets.coco import CocoFormat
-from cvkit_detect.metrics.coco_eval import STAT_NAMES
 from cvkit_detect.metrics.evaluator import DetectionEvaluator
 
 CAT_IDS = [3, 7, 12]  # non-contiguous on purpose
@@ -104,3 +104,27 @@ def test_no_detections(tmp_path):
     got, _ = ours(f, [])
     assert got["AP"] == 0.0 and got["AP50"] == 0.0 and got["AR100"] == 0.0
     assert set(got) == set(STAT_NAMES)
+
+
+def test_results_file_scored_with_its_boxes_as_written(tmp_path):
+    # [0.3, y, 32, 32] has w * h = 1024 exactly: inside both the small and the medium range (bounds inclusive).
+    # Through XYXY and back, w = (0.3 + 32) - 0.3 = 31.999999999999996 and the area one ulp under 1024: the
+    # unmatched detection d2 would leave the medium range and APm would be 1.0 instead of pycocotools' 0.5.
+    from cvkit.engine.evaluate import evaluate_predictions
+    from cvkit.plugin import get_task
+
+    gt = {"info": {}, "licenses": [], "categories": [{"id": 1, "name": "a"}],
+          "images": [{"id": 1, "file_name": "000001.jpg", "height": 100, "width": 100}],
+          "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0.3, 0, 32, 32], "area": 1024.0,
+                           "iscrowd": 0}]}
+    results = [{"image_id": 1, "category_id": 1, "bbox": [0.3, 0, 32, 32], "score": 0.9},
+               {"image_id": 1, "category_id": 1, "bbox": [0.3, 50, 32, 32], "score": 0.95}]
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "res.json").write_text(json.dumps(results))
+    assert (0.3 + 32) - 0.3 != 32
+    task = get_task("detect")
+    raw = task.formats()["coco"].load(tmp_path / "gt.json", "val", {})
+    got = evaluate_predictions(task, raw, tmp_path / "res.json", "coco").metrics
+    ref = reference_stats(tmp_path / "gt.json", results)
+    assert ref["APm"] == 0.5 and ref["APs"] == 0.5
+    assert got == ref

@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 
 from cvkit.errors import BadInput
 from cvkit.task import RawSplit
-from cvkit_detect.datasets.coco import CocoFormat, parse_instances
-from cvkit_detect.datasets.voc import VocFormat, parse_annotation
+from cvkit.vision.cocoparse import parse_coco
+from cvkit.vision.vocxml import parse_annotation
+from cvkit_detect.datasets.coco import CocoFormat
+from cvkit_detect.datasets.voc import VocFormat
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -283,7 +285,7 @@ def run_coco(tmp_path: Path, data: bytes) -> str:
     f.write_bytes(data)
     for skip_bad in (False, True):
         try:
-            parse_instances(f, skip_bad)
+            parse_coco(f, "instances", skip_bad=skip_bad)
         except BadInput as exc:
             assert exc.path == str(f)
     strict, lenient = load_both(CocoFormat(), f, "val")

@@ -14,7 +14,7 @@ from torch import nn
 
 from cvkit.errors import BadInput
 from cvkit.task import DatasetInfo, ModelConfig, PredictOptions
-from cvkit_detect.datasets.target import make_target
+from cvkit.vision.detections import make_target
 from cvkit_detect.metrics.evaluator import DetectionEvaluator
 
 INFO = DatasetInfo("d", "coco", "coco:d", "val", ["cat", "dog"],

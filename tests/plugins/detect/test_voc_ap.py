@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cvkit.task import DatasetInfo
-from cvkit_detect.datasets.target import make_target
+from cvkit.vision.detections import make_target
 from cvkit_detect.metrics.evaluator import DetectionEvaluator
 from cvkit_detect.metrics.voc_ap import VOC07_THRESHOLDS, voc_ap, voc_eval_class
 
@@ -56,6 +56,98 @@ def devkit_reference(gts, diffs, ids, conf, bbs, use_07, strict=False):
     for i in range(len(mpre) - 2, -1, -1):
         mpre[i] = max(mpre[i], mpre[i + 1])
     return sum((mrec[i] - mrec[i - 1]) * mpre[i] for i in range(1, len(mrec)) if mrec[i] != mrec[i - 1])
+
+
+def voc_eval_py_reference(gts, diffs, ids, conf, bbs, use_07):
+    """py-faster-rcnn's lib/datasets/voc_eval.py algorithm, loop by loop: numpy's default argsort of -confidence,
+    per detection the IoU with every GT box of its image (widths + 1, clipped at 0), ``ovmax > 0.5``, precision
+    ``tp / max(tp + fp, eps)``, and 11 points at np.arange(0., 1.1, 0.1)."""
+    confidence = np.asarray(conf, np.float64)
+    order = np.argsort(-confidence)
+    boxes = np.asarray(bbs, np.float64).reshape(-1, 4)[order]
+    image_ids = [ids[x] for x in order]
+    taken = [np.zeros(len(g), bool) for g in gts]
+    npos = sum(int(np.sum(~np.asarray(d, bool))) for d in diffs)
+    nd = len(image_ids)
+    tp, fp = np.zeros(nd), np.zeros(nd)
+    for d in range(nd):
+        bb, gt, diff = boxes[d], np.asarray(gts[image_ids[d]], float).reshape(-1, 4), diffs[image_ids[d]]
+        ovmax, jmax = -np.inf, 0
+        if gt.size > 0:
+            iw = np.maximum(np.minimum(gt[:, 2], bb[2]) - np.maximum(gt[:, 0], bb[0]) + 1.0, 0.0)
+            ih = np.maximum(np.minimum(gt[:, 3], bb[3]) - np.maximum(gt[:, 1], bb[1]) + 1.0, 0.0)
+            inters = iw * ih
+            uni = ((bb[2] - bb[0] + 1.0) * (bb[3] - bb[1] + 1.0)
+                   + (gt[:, 2] - gt[:, 0] + 1.0) * (gt[:, 3] - gt[:, 1] + 1.0) - inters)
+            overlaps = inters / uni
+            ovmax, jmax = np.max(overlaps), np.argmax(overlaps)
+        if ovmax > 0.5:
+            if not diff[jmax]:
+                if not taken[image_ids[d]][jmax]:
+                    tp[d] = 1.0
+                    taken[image_ids[d]][jmax] = True
+                else:
+                    fp[d] = 1.0
+        else:
+            fp[d] = 1.0
+    fp, tp = np.cumsum(fp), np.cumsum(tp)
+    rec = tp / float(npos)
+    prec = tp / np.maximum(tp + fp, np.finfo(np.float64).eps)
+    if use_07:
+        ap = 0.0
+        for t in np.arange(0.0, 1.1, 0.1):
+            p = 0 if np.sum(rec >= t) == 0 else np.max(prec[rec >= t])
+            ap = ap + p / 11.0
+        return ap
+    mrec = np.concatenate(([0.0], rec, [1.0]))
+    mpre = np.concatenate(([0.0], prec, [0.0]))
+    for i in range(mpre.size - 1, 0, -1):
+        mpre[i - 1] = np.maximum(mpre[i - 1], mpre[i])
+    i = np.where(mrec[1:] != mrec[:-1])[0]
+    return np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1])
+
+
+def exact_recall_fixture():
+    """10 images with one GT box each; 6 hits, 4 misses, then 1 hit: recall is exactly 0.6 (6/10) for the
+    precision-1 stretch, then 0.7 (7/11 precision), then 0.8 and 0.9 with lower precision."""
+    gts = [np.array([[1, 1, 20, 20]], float) for _ in range(10)]
+    diffs = [np.zeros(1, bool) for _ in range(10)]
+    hit, miss = [1, 1, 20, 20], [40, 40, 50, 50]
+    ids = [0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 6, 4, 7, 8]
+    bbs = [hit] * 6 + [miss] * 4 + [hit] + [miss] + [hit, hit]
+    conf = [0.99, 0.98, 0.97, 0.96, 0.95, 0.94, 0.9, 0.89, 0.88, 0.87, 0.8, 0.7, 0.6, 0.5]
+    return gts, diffs, ids, conf, np.array(bbs, float)
+
+
+def test_voc07_strict_is_voc_eval_py_where_recall_hits_0_6_and_0_7():
+    gts, diffs, ids, conf, bbs = exact_recall_fixture()
+    strict = voc_eval_class(gts, diffs, np.array(ids), np.array(conf), bbs, use_07=True, strict=True)
+    assert strict.recall[5] == 0.6 and strict.recall[10] == 0.7  # exactly the doubles 0.6 and 0.7
+    assert strict.ap == voc_eval_py_reference(gts, diffs, ids, conf, bbs, use_07=True)
+    devkit = voc_eval_class(gts, diffs, np.array(ids), np.array(conf), bbs, use_07=True)
+    assert devkit.ap == devkit_reference(gts, diffs, ids, conf, list(bbs), True)
+    # MATLAB's 0.6 and 0.7 see precision 1 and 7/11; voc_eval.py's 0.6000000000000001 and 0.7000000000000001 see
+    # only the later points: 7/11 and 9/14 (recall 0.9 at the last detection)
+    assert devkit.ap - strict.ap == pytest.approx((1 - 7 / 11 + 7 / 11 - 9 / 14) / 11, abs=1e-15)
+
+
+def test_evaluator_voc07_strict_per_class_equals_voc_eval_py():
+    gts, diffs, ids, conf, bbs = exact_recall_fixture()
+    info = DatasetInfo("t", "voc", "voc:t", "val", ["a", "b"], {"year": 2007})
+    targets = [make_target(g - [1, 1, 0, 0], [0], (60, 60)) for g in gts]
+    preds = [{"boxes": np.zeros((0, 4)), "scores": np.zeros(0), "labels": np.zeros(0, int)} for _ in gts]
+    for i, c, b in zip(ids, conf, bbs, strict=True):
+        p = preds[i]
+        p["boxes"] = np.concatenate([p["boxes"], [b - [1, 1, 0, 0]]])
+        p["scores"] = np.append(p["scores"], c)
+        p["labels"] = np.append(p["labels"], 0)
+    order = sorted(range(len(ids)), key=lambda d: ids[d])  # the evaluator submits detections image by image
+    reference = voc_eval_py_reference(gts, diffs, [ids[d] for d in order], [conf[d] for d in order],
+                                      bbs[order], use_07=True)
+    ev = DetectionEvaluator(info, "voc07-strict")
+    ev.update(list(range(10)), preds, targets)
+    assert ev.compute()["mAP"] == reference
+    assert ev.details()["per_class"][0]["AP"] == reference and ev.details()["per_class"][1]["AP"] is None
 
 
 def test_matlab_colon_thresholds():
@@ -136,10 +228,10 @@ def test_random_against_devkit_reference(seed, use_07):
     conf = np.round(rng.random(nd), 1)  # coarse scores -> many ties
     if sum(int((~d).sum()) for d in diffs) == 0:
         return
-    for strict in (False, True):
-        ours = voc_eval_class(gts, diffs, ids, conf, bbs, use_07=use_07, strict=strict).ap
-        ref = devkit_reference(gts, diffs, list(ids), list(conf), list(bbs), use_07, strict)
-        assert ours == pytest.approx(ref, abs=1e-12), (seed, strict)
+    ours = voc_eval_class(gts, diffs, ids, conf, bbs, use_07=use_07).ap
+    assert ours == pytest.approx(devkit_reference(gts, diffs, list(ids), list(conf), list(bbs), use_07), abs=1e-12)
+    strict = voc_eval_class(gts, diffs, ids, conf, bbs, use_07=use_07, strict=True).ap
+    assert strict == voc_eval_py_reference(gts, diffs, list(ids), list(conf), bbs, use_07), seed
 
 
 def test_voc_ap_exact_recall_threshold():

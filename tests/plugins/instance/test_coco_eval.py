@@ -13,7 +13,7 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from cvkit_detect.metrics.coco_eval import STAT_NAMES
+from cvkit.vision.evaluate import BOX_STATS as STAT_NAMES
 from cvkit_instance.datasets.coco import CocoInstanceFormat
 from cvkit_instance.metrics.evaluator import InstanceEvaluator
 from tests.plugins.instance.fixtures import uncompressed_rle

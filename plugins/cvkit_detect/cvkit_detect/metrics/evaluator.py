@@ -3,10 +3,11 @@
 ``--metric``:
 
 - ``coco`` (default for COCO data and ``builtin:shapes``): the 12 COCOeval numbers; primary ``AP50``.
-- ``voc07``: VOC AP per class with the 11-point rule, and their mean ``mAP`` (IoU >= 0.5); default for VOC years
-  before 2010.
-- ``voc``: VOC AP with the area rule (VOC2010+); default for other VOC data.
-- ``voc07-strict`` / ``voc-strict``: the same with IoU > 0.5, as py-faster-rcnn's ``voc_eval.py``.
+- ``voc07``: VOC AP per class with the 11-point rule, and their mean ``mAP`` (IoU >= 0.5), as the MATLAB devkit
+  (``VOCevaldet.m``, ``0:0.1:1``); default for VOC years before 2010.
+- ``voc``: VOC AP with the area rule (VOC2010+ devkit); default for other VOC data.
+- ``voc07-strict`` / ``voc-strict``: py-faster-rcnn's ``voc_eval.py`` exactly (the numbers most Python detection
+  papers report): IoU > 0.5, 11 points at ``np.arange(0, 1.1, 0.1)``, numpy's default sort of the scores.
 
 VOC means are over the classes with at least one non-difficult ground-truth box. Detections are ranked by score with
 ties in image order, then in each image's prediction order. Predictions and targets are in original image
@@ -22,14 +23,8 @@ import numpy as np
 
 from cvkit.errors import UsageError
 from cvkit.task import DatasetInfo, Evaluator
-from cvkit_detect.metrics.coco_eval import (
-    STAT_NAMES,
-    coco_evaluate,
-    gt_dataset,
-    per_class,
-    pr_curves,
-    results_list,
-)
+from cvkit.vision.detections import as_numpy, coco_ids, ground_truth, results_list
+from cvkit.vision.evaluate import BOX_STATS, coco_evaluate
 from cvkit_detect.metrics.voc_ap import to_devkit, voc_eval_class
 
 METRICS = ("coco", "voc07", "voc", "voc07-strict", "voc-strict")
@@ -40,30 +35,6 @@ def default_metric(info: DatasetInfo) -> str:
         return "coco"
     year = info.extra.get("year")
     return "voc07" if year is not None and int(year) < 2010 else "voc"
-
-
-def as_numpy(prediction: dict[str, Any]) -> dict[str, np.ndarray]:
-    """``{"boxes", "scores", "labels"}`` (tensors or arrays) as float64/int64 numpy arrays."""
-
-    def arr(v: Any, dtype: Any) -> np.ndarray:
-        if hasattr(v, "detach"):
-            v = v.detach().cpu().numpy()
-        return np.asarray(v, dtype=dtype)
-
-    return {
-        "boxes": arr(prediction["boxes"], np.float64).reshape(-1, 4),
-        "scores": arr(prediction["scores"], np.float64).reshape(-1),
-        "labels": arr(prediction["labels"], np.int64).reshape(-1),
-    }
-
-
-def coco_ids(info: DatasetInfo, targets: Sequence[dict[str, Any]], indices: Sequence[int]) -> tuple[list, list]:
-    """Image ids (the dataset's when they are ints, else index + 1) and category ids (the dataset's, else 1..C)."""
-    ids = [t.get("image_id") for t in targets]
-    if not all(isinstance(i, (int, np.integer)) for i in ids) or len(set(ids)) != len(ids):
-        ids = [int(i) + 1 for i in indices]
-    cats = info.extra.get("category_ids") or list(range(1, len(info.classes) + 1))
-    return [int(i) for i in ids], [int(c) for c in cats]
 
 
 class DetectionEvaluator(Evaluator):
@@ -96,7 +67,7 @@ class DetectionEvaluator(Evaluator):
         targets = [self.items[i][1] for i in indices]
         if not indices:  # nothing was evaluated
             self._details = {"metric": self.metric, "num_images": 0}
-            return {name: 0.0 for name in STAT_NAMES} if self.metric == "coco" else {"mAP": 0.0}
+            return {name: 0.0 for name in BOX_STATS} if self.metric == "coco" else {"mAP": 0.0}
         if self.metric == "coco":
             return self._coco(indices, preds, targets)
         return self._voc(preds, targets)
@@ -106,11 +77,10 @@ class DetectionEvaluator(Evaluator):
 
     def _coco(self, indices: list[int], preds: list, targets: list) -> dict[str, float]:
         image_ids, cat_ids = coco_ids(self.info, targets, indices)
-        gt = gt_dataset(targets, image_ids, cat_ids, self.info.classes)
-        stats, ev = coco_evaluate(gt, results_list(preds, image_ids, cat_ids))
-        self._details = {"metric": "coco", "per_class": per_class(ev, self.info.classes),
-                         "pr_curves": pr_curves(ev, self.info.classes), "num_images": len(indices)}
-        return stats
+        scores = coco_evaluate(ground_truth(targets, image_ids, self.info), results_list(preds, image_ids, cat_ids))
+        self._details = {"metric": "coco", "per_class": scores.per_class(), "pr_curves": scores.pr_curves(),
+                         "num_images": len(indices)}
+        return scores.stats
 
     def _voc(self, preds: list, targets: list) -> dict[str, float]:
         use_07 = self.metric.startswith("voc07")

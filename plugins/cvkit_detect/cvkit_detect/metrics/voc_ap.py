@@ -1,4 +1,5 @@
-"""PASCAL VOC detection average precision, as the devkit's ``VOCevaldet.m`` and ``VOCap.m`` define it.
+"""PASCAL VOC detection average precision: the MATLAB devkit's ``VOCevaldet.m`` / ``VOCap.m`` (``voc07``, ``voc``)
+and, with ``strict=True``, py-faster-rcnn's ``lib/datasets/voc_eval.py`` (``voc07-strict``, ``voc-strict``).
 
 Per class: ``npos`` counts the non-difficult ground-truth boxes; detections are sorted by descending score (stable:
 ties keep the order they were given in, like MATLAB's ``sort``); each detection takes the ground-truth box of its
@@ -10,10 +11,16 @@ makes it a false positive (duplicate). Otherwise it is a false positive.
 
 AP: ``use_07=True`` is the VOC2007 11-point interpolation, the mean over ``t in 0:0.1:1`` of the highest precision
 at recall ``>= t`` (0 when none); the thresholds are the doubles MATLAB's ``0:0.1:1`` produces (its fourth element is
-``3 * 0.1 = 0.30000000000000004``, the others are the nearest doubles to k/10). ``use_07=False`` is VOC2010+: the area
+``3 * 0.1 = 0.30000000000000004``, the others are the nearest doubles to k/10). ``voc_eval.py`` samples
+``np.arange(0, 1.1, 0.1)`` instead, whose elements 3, 6 and 7 are 0.30000000000000004, 0.6000000000000001 and
+0.7000000000000001: a recall of exactly 0.6 or 0.7 does not reach them there. ``use_07=False`` is VOC2010+: the area
 under the precision envelope (precision made monotone from the right), summed where recall changes. Precision is
 taken as 0 where no detection has been counted yet (only difficult matches so far), where MATLAB has NaN; the AP is
 the same unless every detection matched a difficult box (the devkit then gives NaN, here 0).
+
+The strict variant is ``voc_eval.py`` exactly: IoU ``> 0.5``, those thresholds, and detections ordered by numpy's
+default ``argsort`` of the negated scores (not a stable sort: equal scores may be visited in another order than
+submitted, as there).
 
 Boxes here are in the devkit's coordinates (1-based inclusive ``xmin, ymin, xmax, ymax``); convert cvkit's 0-based
 pixel-edge boxes with :func:`to_devkit`.
@@ -28,6 +35,8 @@ import numpy as np
 
 # MATLAB's 0:0.1:1 (colon computes the first half as k*0.1 and the second half as 1 - (10-k)*0.1).
 VOC07_THRESHOLDS = np.array([k * 0.1 if k < 5 else 1.0 - (10 - k) * 0.1 for k in range(11)])
+# py-faster-rcnn's voc_eval.py: np.arange(0., 1.1, 0.1)
+PY_FASTER_RCNN_THRESHOLDS = np.arange(0.0, 1.1, 0.1)
 
 
 def to_devkit(boxes: np.ndarray) -> np.ndarray:
@@ -37,13 +46,14 @@ def to_devkit(boxes: np.ndarray) -> np.ndarray:
     return b
 
 
-def voc_ap(rec: np.ndarray, prec: np.ndarray, use_07: bool) -> float:
-    """AP from cumulative recall and precision (``VOCap.m``, or the VOC2007 11-point rule)."""
+def voc_ap(rec: np.ndarray, prec: np.ndarray, use_07: bool,
+           thresholds: np.ndarray = VOC07_THRESHOLDS) -> float:
+    """AP from cumulative recall and precision (``VOCap.m``, or the 11-point rule at ``thresholds``)."""
     rec = np.asarray(rec, np.float64)
     prec = np.asarray(prec, np.float64)
     if use_07:
         ap = 0.0
-        for t in VOC07_THRESHOLDS:
+        for t in thresholds:
             p = prec[rec >= t]
             ap += (p.max() if p.size else 0.0) / 11.0
         return float(ap)
@@ -93,7 +103,8 @@ def voc_eval_class(
     npos = int(sum(int((~np.asarray(d, bool)).sum()) for d in gt_difficult))
     det_image = np.asarray(det_image, np.int64)
     nd = len(det_image)
-    order = np.argsort(-np.asarray(det_scores, np.float64), kind="stable")
+    negated = -np.asarray(det_scores, np.float64)
+    order = np.argsort(negated) if strict else np.argsort(negated, kind="stable")
     det_image = det_image[order]
     det_boxes = np.asarray(det_boxes, np.float64).reshape(-1, 4)[order]
     ovmax = np.full(nd, -np.inf)
@@ -125,5 +136,6 @@ def voc_eval_class(
     rec = tp / npos if npos > 0 else np.full(nd, np.nan)
     denom = tp + fp
     prec = np.divide(tp, denom, out=np.zeros(nd), where=denom > 0)
-    ap = voc_ap(rec, prec, use_07) if npos > 0 else float("nan")
+    thresholds = PY_FASTER_RCNN_THRESHOLDS if strict else VOC07_THRESHOLDS
+    ap = voc_ap(rec, prec, use_07, thresholds) if npos > 0 else float("nan")
     return ClassResult(ap, npos, nd, rec, prec)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cvkit_detect.models.backbone import SmallFPN
+from cvkit.nn.small_fpn import SmallFPN
 
 SCORE_THRESH = 0.01
 MAX_DETECTIONS = 100

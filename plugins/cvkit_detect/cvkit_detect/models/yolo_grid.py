@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import batched_nms, box_iou
 
-from cvkit_detect.models.backbone import SmallFPN, conv_bn
+from cvkit.nn.small_fpn import SmallFPN, conv_bn
 
 DEFAULT_ANCHORS = ((0.12, 0.12), (0.25, 0.25), (0.45, 0.45))
 SCORE_THRESH = 0.01

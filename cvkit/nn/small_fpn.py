@@ -1,4 +1,5 @@
-"""A small residual CNN with an FPN-style top-down merge, shared by the CenterNet and YOLO-grid detectors."""
+"""A small residual CNN (``conv_bn``, ``ResBlock``) with an FPN-style top-down merge (``SmallFPN``): the trunk of
+the detection plugin's CenterNet and YOLO grid and of the instance plugin's small Mask R-CNN."""
 
 from __future__ import annotations
 

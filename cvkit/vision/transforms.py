@@ -1,8 +1,9 @@
-"""Detection transforms (torchvision ``transforms.v2``): boxes travel with the image as ``tv_tensors.BoundingBoxes``.
+"""Box transforms (torchvision ``transforms.v2``) for every box task: boxes (and masks) travel with the image as
+``tv_tensors``.
 
 Every image is resized to a square ``img_size x img_size`` (aspect ratio not kept, as SSD and YOLO do);
 ``predict_step`` scales boxes back by the per-axis factors. Training adds photometric distortion, horizontal flips
-(vertical too for datasets that declare them safe, such as ``builtin:shapes``) and scale jitter with translation
+(vertical too for datasets whose card asks for them, such as ``builtin:shapes``) and scale jitter with translation
 (``RandomAffine``); boxes are then clipped to the image and boxes thinner than 2 px dropped.
 """
 
@@ -14,7 +15,7 @@ import torch
 from torchvision.transforms import v2
 
 
-def train_transform(size: int, mean: Sequence[float], std: Sequence[float], vflip: bool = False) -> v2.Compose:
+def box_train_transform(size: int, mean: Sequence[float], std: Sequence[float], vflip: bool = False) -> v2.Compose:
     ops: list[v2.Transform] = [v2.RandomPhotometricDistort(p=0.5), v2.RandomHorizontalFlip()]
     if vflip:
         ops.append(v2.RandomVerticalFlip())
@@ -29,7 +30,7 @@ def train_transform(size: int, mean: Sequence[float], std: Sequence[float], vfli
     return v2.Compose(ops)
 
 
-def eval_transform(size: int, mean: Sequence[float], std: Sequence[float]) -> v2.Compose:
+def box_eval_transform(size: int, mean: Sequence[float], std: Sequence[float]) -> v2.Compose:
     return v2.Compose([
         v2.Resize((size, size), antialias=True),
         v2.ClampBoundingBoxes(),

@@ -1,4 +1,5 @@
-"""Boxes and labels drawn with OpenCV on RGB uint8 images (prediction gallery, dataset previews)."""
+"""Boxes and labels drawn with OpenCV on RGB uint8 images (prediction galleries, dataset previews) for every box
+task."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from cvkit_detect.metrics.evaluator import as_numpy
+from cvkit.vision.detections import as_numpy, ignored
 
 
 def colour(index: int) -> tuple[int, int, int]:
@@ -46,12 +47,14 @@ def draw_boxes(image: np.ndarray, boxes: np.ndarray, labels: Sequence[int], name
     return out
 
 
-def draw_prediction(image: np.ndarray, prediction: Any, names: Sequence[str]) -> np.ndarray:
+def draw_detections(image: np.ndarray, prediction: Any, names: Sequence[str], conf: float | None = None
+                    ) -> np.ndarray:
+    """Labelled boxes of a prediction (those scoring at least ``conf`` when given)."""
     p = as_numpy(prediction)
-    return draw_boxes(image, p["boxes"], p["labels"], names, scores=p["scores"])
+    keep = np.ones(len(p["scores"]), bool) if conf is None else p["scores"] >= conf
+    return draw_boxes(image, p["boxes"][keep], p["labels"][keep], names, scores=p["scores"][keep])
 
 
-def draw_target(image: np.ndarray, target: dict[str, Any], names: Sequence[str]) -> np.ndarray:
-    """Ground truth; difficult and crowd boxes are dashed."""
-    ign = np.asarray(target["difficult"], bool) | np.asarray(target["iscrowd"], bool)
-    return draw_boxes(image, np.asarray(target["boxes"]), target["labels"], names, dashed=ign)
+def draw_box_target(image: np.ndarray, target: dict[str, Any], names: Sequence[str]) -> np.ndarray:
+    """Ground-truth boxes of a raw target; difficult and crowd boxes are dashed."""
+    return draw_boxes(image, np.asarray(target["boxes"]), target["labels"], names, dashed=ignored(target))

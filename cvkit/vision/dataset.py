@@ -1,0 +1,84 @@
+"""One dataset for every image-and-annotation task (torch): decode -> joint ``transforms.v2`` on tv_tensors -> meta.
+
+:class:`ImageAnnotationDataset` decodes image ``i`` (``cvkit.io.images.read_image``: named errors), asks the subclass
+for the annotations to transform with it (:meth:`~ImageAnnotationDataset.annotations`: a dict of tv_tensors such as
+``BoundingBoxes``, ``Mask``), runs the transform on both at once (so boxes, masks and keypoints move with the image),
+and lets the subclass turn the result into the training target (:meth:`~ImageAnnotationDataset.finish`). A sample
+is ``{"index", "image", "target", "meta": {"source", "orig_size": (h, w), "input_size": (S, S)}}``; ``target(i)``
+stays the raw annotation in original coordinates, for evaluation. :func:`raw_split` wraps an
+:class:`~cvkit.vision.schema.AnnotationSet` into the contract's ``RawSplit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torchvision import tv_tensors
+
+from cvkit.io.images import read_image
+from cvkit.task import AnnotatedDataset, DatasetInfo, ModelConfig, RawSplit
+from cvkit.vision.schema import AnnotationSet
+
+# --model-arg keys every ImageAnnotationDataset reads (and builders should not receive)
+DATA_ARGS = ("augment", "vflip")
+
+
+class ImageAnnotationDataset(AnnotatedDataset):
+    """Model arguments read here: ``augment`` (``default`` or ``none``) and ``vflip`` (also flip vertically when
+    training). ``train_transform(size, mean, std, vflip)`` / ``eval_transform(size, mean, std)`` build the
+    transforms."""
+
+    def __init__(self, info: DatasetInfo, sources: list[str], targets: list[Any] | None, model: ModelConfig,
+                 train: bool, files: list[Path] | None = None, *,
+                 train_transform: Callable[..., Any], eval_transform: Callable[..., Any]) -> None:
+        super().__init__(info, sources, targets, files)
+        self.train = train
+        self.size = int(model.img_size)
+        self.args = dict(model.args)
+        if train and model.args.get("augment", "default") != "none":
+            self.transform = train_transform(self.size, model.mean, model.std, bool(model.args.get("vflip", False)))
+        else:
+            self.transform = eval_transform(self.size, model.mean, model.std)
+
+    def annotations(self, index: int, raw: Any, size: tuple[int, int]) -> dict[str, Any] | None:
+        """The tv_tensors to transform with image ``index`` (``raw``: its raw target, None when predicting;
+        ``size``: the decoded image's ``(h, w)``), or None to transform the image alone."""
+        return None
+
+    def finish(self, transformed: dict[str, Any], raw: Any, index: int) -> Any:
+        """The training target from the transformed annotations (default: None)."""
+        return None
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        img = read_image(self.sources[index])
+        h, w = int(img.shape[-2]), int(img.shape[-1])
+        raw = self.target(index)
+        meta = {"source": self.sources[index], "orig_size": (h, w), "input_size": (self.size, self.size)}
+        ann = self.annotations(index, raw, (h, w))
+        if ann is None:
+            image, target = self.transform(tv_tensors.Image(img)), None
+        else:
+            image, out = self.transform(tv_tensors.Image(img), ann)
+            target = self.finish(out, raw, index)
+        return {"index": index, "image": image.as_subclass(torch.Tensor), "target": target, "meta": meta}
+
+
+def no_boxes(size: tuple[int, int]) -> dict[str, Any]:
+    """An empty box set: box transforms (clamp, sanitize) need one even when there is nothing to move."""
+    return {"boxes": tv_tensors.BoundingBoxes(torch.zeros(0, 4), format="XYXY", canvas_size=size),
+            "labels": torch.zeros(0, dtype=torch.int64)}
+
+
+def raw_split(aset: AnnotationSet, path: Path, targets: list[Any], fmt: str | None = None,
+              extra: dict[str, Any] | None = None, classes: list[str] | None = None,
+              sources: list[str] | None = None) -> RawSplit:
+    """The contract's ``RawSplit`` of an AnnotationSet: its images' paths, ``targets`` (one per image), the files it
+    read and what it skipped; ``DatasetInfo`` named after the set with ``extra``."""
+    fmt = fmt or aset.format
+    info = DatasetInfo(name=aset.name, format=fmt, spec=f"{fmt}:{path}", split=aset.split,
+                       classes=list(aset.classes if classes is None else classes), extra=dict(extra or {}))
+    return RawSplit(info, sources if sources is not None else [im.path for im in aset.images], targets,
+                    list(aset.files), skipped=aset.skipped)
