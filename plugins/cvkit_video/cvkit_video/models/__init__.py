@@ -17,12 +17,14 @@ from torch import nn
 from cvkit.errors import UsageError
 from cvkit_video.models.c3d import c3d
 from cvkit_video.models.fusion import fusion_model
+from cvkit_video.models.i3d import i3d
 from cvkit_video.models.lrcn import LRCN
+from cvkit_video.models.slowfast import SlowFast
 from cvkit_video.models.torchvision_video import NAMES as TORCHVISION_NAMES
 from cvkit_video.models.torchvision_video import torchvision_model
 from cvkit_video.models.two_stream import TwoStream, flow_stream
 
-OWN = ("single", "early", "late", "slow", "lrcn", "c3d", "flow", "two-stream")
+OWN = ("single", "early", "late", "slow", "lrcn", "c3d", "flow", "two-stream", "i3d", "slowfast")
 NAMES = (*OWN, *TORCHVISION_NAMES)
 DATA_ARGS = ("frames", "stride", "clips", "flow", "augment", "frame_cache_mb")
 MODALITY = {"flow": (False, True), "two-stream": (True, True)}  # (rgb, flow); every other model: RGB only
@@ -43,7 +45,7 @@ def build(name: str, num_classes: int, img_size: int, args: dict[str, Any], pret
         raise UsageError(f"unknown video model {name!r}: choose one of {', '.join(NAMES)}")
     frames = int(args.get("frames", 8))
     kwargs = {k: v for k, v in args.items() if k not in DATA_ARGS}
-    if pretrained and name not in TORCHVISION_NAMES:
+    if pretrained and name not in (*TORCHVISION_NAMES, "i3d"):
         raise UsageError(f"--pretrained: {name} is trained from scratch here; pretrained weights exist for "
                          f"{', '.join(TORCHVISION_NAMES)}")
     try:
@@ -57,6 +59,10 @@ def build(name: str, num_classes: int, img_size: int, args: dict[str, Any], pret
             model = flow_stream(num_classes, frames, img_size, **kwargs)
         elif name == "two-stream":
             model = TwoStream(num_classes, frames, img_size, **kwargs)
+        elif name == "i3d":
+            model = i3d(num_classes, pretrained, **kwargs)
+        elif name == "slowfast":
+            model = SlowFast(num_classes, 3, **kwargs)
         else:
             model = torchvision_model(name, num_classes, frames, img_size, pretrained, **kwargs)
     except TypeError as exc:
