@@ -1,0 +1,96 @@
+"""Through the CLI: train and eval, hand-over of the encoder to classify, colourised predictions written only
+where asked, latent interpolation pictures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from cvkit.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from cvkit.data import load_split
+from cvkit.plugin import get_task
+from cvkit.task import ModelConfig
+from tests.conftest import cvkit
+
+from .fixtures import make_imagefolder
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_imagefolder(tmp_path_factory.mktemp("folder"), {"train": 4, "val": 2})
+
+
+def checkpoint(data: Path, method: str, out: Path, args: dict | None = None) -> Path:
+    """An untrained checkpoint of ``method`` (what `cvkit train` would save after zero steps)."""
+    task = get_task("pretrain")
+    raw = load_split(task, f"imagefolder:{data}", "train")
+    cfg = ModelConfig(method, 32, dict(args or {}), task.mean, task.std)
+    torch.manual_seed(1)
+    model = task.build_model(cfg, raw.info)
+    save_checkpoint(Checkpoint("pretrain", cfg, raw.info, model.state_dict()), out)
+    return out
+
+
+def test_train_then_eval_json(data: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    cvkit("train", "pretrain", "--data", f"imagefolder:{data}", "--model", "rotation", "--epochs", "1",
+          "--batch-size", "8", "--out", str(run), check=True)
+    doc = json.loads(cvkit("eval", "--weights", str(run / "best.pt"), "--json", check=True).stdout)
+    assert doc["task"] == "pretrain" and doc["primary"] == "knn_top1"
+    for name in ("probe_top1", "probe10_top1", "knn_top1", "knn10_top1", "random_probe_top1",
+                 "random_probe10_top1", "random_knn_top1", "random_knn10_top1"):
+        assert 0.0 <= doc["metrics"][name] <= 1.0
+    assert doc["metrics"]["num_fit"] == 8 and doc["metrics"]["num_scored"] == 4
+
+
+def test_classify_starts_from_the_pretrained_encoder(data: Path, tmp_path: Path) -> None:
+    from cvkit.engine.setup import init_weights_from
+
+    ckpt = checkpoint(data, "simclr", tmp_path / "simclr.pt")
+    classify = get_task("classify")
+    info = load_split(classify, f"imagefolder:{data}", "train").info
+    torch.manual_seed(2)
+    model = classify.build_model(ModelConfig("resnet18", 32), info)
+    init_weights_from(model, str(ckpt))
+    encoder = {k.removeprefix("backbone."): v for k, v in load_checkpoint(ckpt).state_dict.items()
+               if k.startswith("backbone.")}
+    own = model.state_dict()
+    assert set(own) - set(encoder) == {"fc.weight", "fc.bias"}  # every tensor but the new head
+    for name, value in encoder.items():
+        assert torch.equal(own[name], value), name
+
+
+def test_predict_writes_colourised_images_only_where_asked(data: Path, tmp_path: Path) -> None:
+    ckpt = checkpoint(data, "colorize", tmp_path / "colorize.pt")
+    image = sorted((data / "val" / "disc").glob("*.png"))[0]
+    vis = tmp_path / "vis"
+    proc = cvkit("predict", "--weights", str(ckpt), str(image), "--save-vis", str(vis), cwd=tmp_path, check=True)
+    record = json.loads(proc.stdout.splitlines()[0])
+    assert len(record["embedding"]) == 512
+    written = sorted(p for p in vis.rglob("*") if p.is_file())
+    assert len(written) == 1
+    out = cv2.cvtColor(cv2.imread(str(written[0])), cv2.COLOR_BGR2RGB)
+    src = cv2.cvtColor(cv2.imread(str(image)), cv2.COLOR_BGR2RGB)
+    assert out.shape == src.shape
+    lightness = [cv2.cvtColor(a.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)[..., 0] for a in (out, src)]
+    assert np.abs(lightness[0] - lightness[1]).mean() < 3.0  # the image's own lightness, new colours
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["colorize.pt", "vis"])
+
+
+def test_visualize_interpolate(data: Path, tmp_path: Path) -> None:
+    ckpt = checkpoint(data, "autoencoder", tmp_path / "ae.pt")
+    images = [str(p) for p in sorted((data / "val").rglob("*.png"))[:2]]
+    proc = cvkit("visualize", "interpolate", "--weights", str(ckpt), *images, "--out", str(tmp_path / "v"),
+                 "--option", "steps=5", check=True)
+    png = Path(proc.stdout.split()[0])
+    assert png.suffix == ".png" and cv2.imread(str(png)).shape[1] > 5 * 32
+    doc = json.loads(png.with_suffix(".json").read_text())
+    assert doc["t"] == [0.0, 0.25, 0.5, 0.75, 1.0] and doc["from"] == images[0]
+    wrong = cvkit("visualize", "interpolate", "--weights", str(checkpoint(data, "rotation", tmp_path / "r.pt")),
+                  *images, "--out", str(tmp_path / "w"))
+    assert wrong.returncode != 0 and "autoencoder" in wrong.stderr
