@@ -282,6 +282,36 @@ class Evaluator(ABC):
         return {}
 
 
+class SampleEvaluator(Evaluator):
+    """An evaluator that keeps every sample's (prediction, target) by dataset index until ``compute``: ``update``,
+    ``state`` and ``merge`` are done; subclasses implement ``compute`` over :meth:`sorted_items` and may convert
+    each pair on arrival (:meth:`prepare`, e.g. tensors to numpy)."""
+
+    def __init__(self) -> None:
+        self.items: dict[int, tuple[Any, Any]] = {}
+
+    def prepare(self, prediction: Any, target: Any) -> tuple[Any, Any]:
+        return prediction, target
+
+    def update(self, indices: Sequence[int], predictions: Sequence[Any], targets: Sequence[Any]) -> None:
+        for i, p, t in zip(indices, predictions, targets, strict=True):
+            self.items[int(i)] = self.prepare(p, t)
+
+    def state(self) -> Any:
+        return self.items
+
+    def merge(self, states: Iterable[Any]) -> None:
+        merged: dict[int, tuple[Any, Any]] = {}
+        for s in states:
+            merged.update(s)
+        self.items = merged
+
+    def sorted_items(self) -> tuple[list[int], list[Any], list[Any]]:
+        """Indices in order, with their predictions and targets."""
+        indices = sorted(self.items)
+        return indices, [self.items[i][0] for i in indices], [self.items[i][1] for i in indices]
+
+
 class Task(ABC):
     """Base class of every task plugin's implementation. Instantiated once per process with its spec."""
 

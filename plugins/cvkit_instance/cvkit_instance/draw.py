@@ -1,5 +1,4 @@
-"""Instance masks (``draw_segmentation_masks``) and labelled boxes (the detection plugin's drawing) on RGB uint8
-images."""
+"""Instance masks (``draw_segmentation_masks``) and labelled boxes (the core's box drawing) on RGB uint8 images."""
 
 from __future__ import annotations
 
@@ -9,7 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from cvkit_detect.draw import colour, draw_boxes
+from cvkit.vision.detections import ignored
+from cvkit.vision.draw import colour, draw_boxes
 from cvkit_instance.datasets.target import object_masks
 from cvkit_instance.metrics.evaluator import as_prediction
 
@@ -67,5 +67,4 @@ def draw_target(image: np.ndarray, target: dict[str, Any], names: Sequence[str])
     masks = object_masks({**target, "size": image.shape[:2]}).astype(bool)
     image, boxes = enlarge(image, np.asarray(target["boxes"]))
     out = overlay_masks(image, masks, target["labels"])
-    ign = np.asarray(target["difficult"], bool) | np.asarray(target["iscrowd"], bool)
-    return draw_boxes(out, boxes, target["labels"], names, dashed=ign)
+    return draw_boxes(out, boxes, target["labels"], names, dashed=ignored(target))

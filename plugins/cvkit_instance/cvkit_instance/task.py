@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from cvkit.task import (
@@ -23,6 +22,7 @@ from cvkit.task import (
     RawSplit,
     Task,
 )
+from cvkit.vision.backmap import boxes_to_original, masks_to_rles
 from cvkit_instance import draw, models, records
 from cvkit_instance.datasets.coco import CocoInstanceFormat
 from cvkit_instance.datasets.dataset import InstanceDataset, from_raw
@@ -31,22 +31,6 @@ from cvkit_instance.datasets.voc import VocInstanceFormat
 from cvkit_instance.metrics.evaluator import InstanceEvaluator
 
 MASK_THRESHOLD = 0.5
-PASTE_CHUNK = 16  # masks resized to the original image at a time (bounds memory on large images)
-
-
-def encode_masks(probs: torch.Tensor, size: tuple[int, int]) -> list[dict[str, Any]]:
-    """``(N, 1, h, w)`` mask probabilities in input pixels -> compressed RLEs of the ``size`` original image."""
-    from pycocotools import mask as mask_utils
-
-    out: list[dict[str, Any]] = []
-    for start in range(0, len(probs), PASTE_CHUNK):
-        chunk = probs[start : start + PASTE_CHUNK].float()
-        if tuple(chunk.shape[-2:]) != tuple(size):
-            chunk = F.interpolate(chunk, size=size, mode="bilinear", align_corners=False)
-        binary = (chunk[:, 0] > MASK_THRESHOLD).cpu().numpy().astype(np.uint8)
-        for rle in mask_utils.encode(np.asfortranarray(np.moveaxis(binary, 0, -1))):
-            out.append({"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")})
-    return out
 
 
 class InstanceTask(Task):
@@ -101,15 +85,10 @@ class InstanceTask(Task):
         out = []
         conf = options.conf
         for det, meta in zip(model(batch.inputs), batch.meta, strict=True):
-            h, w = meta["orig_size"]
-            ih, iw = meta["input_size"]
             scores, labels = det["scores"].detach().float().cpu(), det["labels"].detach().cpu().long()
             keep = scores >= conf if conf is not None else torch.ones(len(scores), dtype=torch.bool)
-            scale = torch.tensor([w / iw, h / ih, w / iw, h / ih], dtype=torch.float32)
-            boxes = det["boxes"].detach().float().cpu()[keep] * scale
-            boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
-            boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
-            masks = encode_masks(det["masks"][keep.to(det["masks"].device)], (h, w))
+            boxes = boxes_to_original(det["boxes"].detach().cpu()[keep], meta["input_size"], meta["orig_size"])
+            masks = masks_to_rles(det["masks"][keep.to(det["masks"].device)], meta["orig_size"], MASK_THRESHOLD)
             out.append({"boxes": boxes, "scores": scores[keep], "labels": labels[keep], "masks": masks})
         return out
 

@@ -83,7 +83,7 @@ def test_record_coco_results_and_files(task, tmp_path):
     (tmp_path / "p.jsonl").write_text("{}\n")
     assert task.read_predictions_file(tmp_path / "p.jsonl", INFO) is None
     f.write_text(json.dumps([{"image_id": 5, "category_id": 17, "score": 1, "bbox": [0, 0, 1, 1]}]))
-    with pytest.raises(BadInput, match=r"res\.json \(\[0\]\)"):
+    with pytest.raises(BadInput, match=r"res\.json \(\[0\]\.segmentation\)"):
         list(task.read_predictions_file(f, INFO))
 
 

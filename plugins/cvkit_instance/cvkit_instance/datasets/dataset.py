@@ -8,7 +8,6 @@ than one pixel are dropped: Mask R-CNN refuses degenerate boxes.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,13 +15,13 @@ import torch
 from torchvision import tv_tensors
 from torchvision.ops import masks_to_boxes
 
-from cvkit.io.images import read_image
-from cvkit.task import AnnotatedDataset, DatasetInfo, ModelConfig, RawSplit
-from cvkit_detect.datasets.target import ignored
-from cvkit_detect.transforms import eval_transform, train_transform
+from cvkit.task import DatasetInfo, ModelConfig, RawSplit
+from cvkit.vision.dataset import DATA_ARGS, ImageAnnotationDataset, no_boxes
+from cvkit.vision.detections import ignored
+from cvkit.vision.transforms import box_eval_transform, box_train_transform
 from cvkit_instance.datasets.target import object_masks
 
-DATA_ARGS = ("augment", "vflip")
+__all__ = ["DATA_ARGS", "InstanceDataset", "from_raw", "sanitize"]
 
 
 def sanitize(boxes: torch.Tensor, labels: torch.Tensor, masks: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -35,39 +34,31 @@ def sanitize(boxes: torch.Tensor, labels: torch.Tensor, masks: torch.Tensor) -> 
     return {"boxes": boxes[ok], "labels": labels[ok].long(), "masks": masks[ok].to(torch.uint8)}
 
 
-class InstanceDataset(AnnotatedDataset):
-    """``self[i]`` is ``{"index", "image", "target" ({"boxes", "labels", "masks"} in input pixels, or None),
-    "meta"}``. Model arguments read here: ``augment`` (``default`` or ``none``) and ``vflip``."""
+class InstanceDataset(ImageAnnotationDataset):
+    """``self[i]["target"]`` is ``{"boxes", "labels", "masks"}`` in input pixels when training, else None.
+    Model arguments read here: ``augment`` (``default`` or ``none``) and ``vflip``."""
 
     def __init__(self, info: DatasetInfo, sources: list[str], targets: list[Any] | None, model: ModelConfig,
-                 train: bool, files: list[Path] | None = None) -> None:
-        super().__init__(info, sources, targets, files)
-        self.train = train
-        self.size = int(model.img_size)
-        if train and model.args.get("augment", "default") != "none":
-            self.transform = train_transform(self.size, model.mean, model.std, bool(model.args.get("vflip", False)))
-        else:
-            self.transform = eval_transform(self.size, model.mean, model.std)
+                 train: bool, files: list | None = None) -> None:
+        super().__init__(info, sources, targets, model, train, files, train_transform=box_train_transform,
+                         eval_transform=box_eval_transform)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        img = read_image(self.sources[index])
-        h, w = int(img.shape[-2]), int(img.shape[-1])
-        raw = self.target(index)
-        meta = {"source": self.sources[index], "orig_size": (h, w), "input_size": (self.size, self.size)}
-        if not self.train or raw is None:  # detection's transforms expect boxes: none here
-            none = {"boxes": tv_tensors.BoundingBoxes(torch.zeros(0, 4), format="XYXY", canvas_size=(h, w)),
-                    "labels": torch.zeros(0, dtype=torch.int64)}
-            image, _ = self.transform(tv_tensors.Image(img), none)
-            return {"index": index, "image": image.as_subclass(torch.Tensor), "target": None, "meta": meta}
+    def annotations(self, index: int, raw: Any, size: tuple[int, int]) -> dict[str, Any]:
+        if not self.train or raw is None:  # box transforms expect boxes: none here
+            return no_boxes(size)
+        h, w = size
         keep = ~ignored(raw)
         masks = object_masks({**raw, "size": (h, w)})[keep]
         bb = tv_tensors.BoundingBoxes(torch.as_tensor(np.asarray(raw["boxes"])[keep], dtype=torch.float32)
                                       .reshape(-1, 4), format="XYXY", canvas_size=(h, w))
-        image, tgt = self.transform(tv_tensors.Image(img), {
-            "boxes": bb, "labels": torch.as_tensor(np.asarray(raw["labels"])[keep]),
-            "masks": tv_tensors.Mask(torch.from_numpy(masks).reshape(-1, h, w))})
-        target = sanitize(tgt["boxes"].as_subclass(torch.Tensor), tgt["labels"], tgt["masks"].as_subclass(torch.Tensor))
-        return {"index": index, "image": image.as_subclass(torch.Tensor), "target": target, "meta": meta}
+        return {"boxes": bb, "labels": torch.as_tensor(np.asarray(raw["labels"])[keep]),
+                "masks": tv_tensors.Mask(torch.from_numpy(masks).reshape(-1, h, w))}
+
+    def finish(self, transformed: dict[str, Any], raw: Any, index: int) -> Any:
+        if not self.train or raw is None:
+            return None
+        return sanitize(transformed["boxes"].as_subclass(torch.Tensor), transformed["labels"],
+                        transformed["masks"].as_subclass(torch.Tensor))
 
 
 def from_raw(raw: RawSplit, model: ModelConfig, train: bool) -> InstanceDataset:

@@ -1,5 +1,5 @@
-"""The raw instance target: the detection plugin's target (``boxes``, ``labels``, ``difficult``, ``iscrowd``, ``area``,
-``size``, ``image_id``; see :mod:`cvkit_detect.datasets.target`) plus ``segmentation``, one mask source per object:
+"""The raw instance target: the core's box target (``boxes``, ``labels``, ``difficult``, ``iscrowd``, ``area``,
+``size``, ``image_id``; see :mod:`cvkit.vision.detections`) plus ``segmentation``, one mask source per object:
 
 - a COCO ``segmentation``: polygons, uncompressed RLE (crowd regions) or compressed RLE, as in the JSON; or
 - ``{"png": PATH, "value": k}``: the pixels equal to ``k`` in a VOC ``SegmentationObject`` palette PNG.
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from cvkit.errors import BadInput
-from cvkit_detect.datasets.target import make_target
+from cvkit.vision.detections import make_target
 
 
 def make_instance_target(boxes: Any, labels: Any, size: tuple[int, int], segmentation: list[Any],

@@ -14,7 +14,8 @@ are fewer proposals and sampled RoIs than torchvision's defaults, which suit 800
 image: RoIAlign's backward pass and the RoI heads dominate a CPU step), and at most 30 detections per image (pass
 ``--model-arg box_detections_per_img=100`` for COCO's protocol on real data). The normalisation is the dataset's
 (the model's own is switched off). Class 0 of torchvision's heads is the background: labels are shifted by one on
-the way in and out. BatchNorm layers are guarded so that batch size 1 trains (:mod:`.batchnorm`). Model
+the way in and out. BatchNorm layers are guarded so that batch size 1 trains
+(:func:`cvkit.nn.blocks.guard_batchnorm`). Model
 arguments: ``anchor`` (base anchor size in px), ``fpn`` (channels of the small model's FPN) and any ``MaskRCNN``
 keyword (``rpn_pre_nms_top_n_train``, ``box_batch_size_per_image``...).
 """
@@ -35,8 +36,8 @@ from torchvision.ops import FeaturePyramidNetwork, MultiScaleRoIAlign
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 
 from cvkit.errors import CvkitError
-from cvkit_detect.models.backbone import ResBlock, conv_bn
-from cvkit_instance.models.batchnorm import guard_batchnorm
+from cvkit.nn.blocks import guard_batchnorm
+from cvkit.nn.small_fpn import ResBlock, conv_bn
 
 SMALL_IMAGES = {  # torchvision's defaults are sized for 800-1333 px COCO images
     "rpn_pre_nms_top_n_train": 600, "rpn_pre_nms_top_n_test": 300, "rpn_post_nms_top_n_train": 300,
