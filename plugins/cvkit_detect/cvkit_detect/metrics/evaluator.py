@@ -16,13 +16,12 @@ coordinates (0-based pixel-edge boxes).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from cvkit.errors import UsageError
-from cvkit.task import DatasetInfo, Evaluator
+from cvkit.task import DatasetInfo, SampleEvaluator
 from cvkit.vision.detections import as_numpy, coco_ids, ground_truth, results_list
 from cvkit.vision.evaluate import BOX_STATS, coco_evaluate
 from cvkit_detect.metrics.voc_ap import to_devkit, voc_eval_class
@@ -37,34 +36,22 @@ def default_metric(info: DatasetInfo) -> str:
     return "voc07" if year is not None and int(year) < 2010 else "voc"
 
 
-class DetectionEvaluator(Evaluator):
+class DetectionEvaluator(SampleEvaluator):
     def __init__(self, info: DatasetInfo, metric: str | None = None) -> None:
+        super().__init__()
         metric = metric or default_metric(info)
         if metric not in METRICS:
             raise UsageError(f"unknown detection metric {metric!r} (choose from {', '.join(METRICS)})")
         self.info = info
         self.metric = metric
         self.primary = "AP50" if metric == "coco" else "mAP"
-        self.items: dict[int, tuple[dict[str, np.ndarray], dict[str, Any]]] = {}
         self._details: dict[str, Any] = {}
 
-    def update(self, indices: Sequence[int], predictions: Sequence[Any], targets: Sequence[Any]) -> None:
-        for i, p, t in zip(indices, predictions, targets, strict=True):
-            self.items[int(i)] = (as_numpy(p), t)
-
-    def state(self) -> Any:
-        return self.items
-
-    def merge(self, states: Iterable[Any]) -> None:
-        merged: dict[int, Any] = {}
-        for s in states:
-            merged.update(s)
-        self.items = merged
+    def prepare(self, prediction: Any, target: Any) -> tuple[Any, Any]:
+        return as_numpy(prediction), target
 
     def compute(self) -> dict[str, float]:
-        indices = sorted(self.items)
-        preds = [self.items[i][0] for i in indices]
-        targets = [self.items[i][1] for i in indices]
+        indices, preds, targets = self.sorted_items()
         if not indices:  # nothing was evaluated
             self._details = {"metric": self.metric, "num_images": 0}
             return {name: 0.0 for name in BOX_STATS} if self.metric == "coco" else {"mAP": 0.0}
