@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cvkit.errors import UsageError
 from cvkit.io.images import read_image
 from cvkit.task import AnnotatedDataset, DatasetInfo, RawSplit
 
@@ -38,16 +39,16 @@ class PretrainDataset(AnnotatedDataset):
                  img_size: int, files: list | None = None) -> None:
         super().__init__(info, sources, targets, files)
         self.img_size = img_size
-        self._cache: dict[int, tuple[torch.Tensor, tuple[int, int]]] = {}
+        self._cache: dict[str, tuple[torch.Tensor, tuple[int, int]]] = {}  # by path: repeats share
         self._cached_bytes = 0
 
     def _load(self, index: int) -> tuple[torch.Tensor, tuple[int, int]]:
-        item = self._cache.get(index)
+        item = self._cache.get(self.sources[index])
         if item is None:
             img = read_image(self.sources[index])
             item = resize(img, self.img_size), (int(img.shape[-2]), int(img.shape[-1]))
             if self._cached_bytes + item[0].numel() <= CACHE_BYTES:
-                self._cache[index] = item
+                self._cache[self.sources[index]] = item
                 self._cached_bytes += item[0].numel()
         return item
 
@@ -58,9 +59,13 @@ class PretrainDataset(AnnotatedDataset):
                                              "part": target["part"]}
 
 
-def training_set(raw: RawSplit, img_size: int) -> PretrainDataset:
-    targets = [{"label": int(t), "part": "train"} for t in raw.targets]
-    return PretrainDataset(raw.info, list(raw.sources), targets, img_size, raw.files)
+def training_set(raw: RawSplit, img_size: int, repeat: int = 1) -> PretrainDataset:
+    """The training images, each ``repeat`` times per epoch (``--model-arg repeat=N``: on a small dataset, fewer
+    and longer epochs, so that less time goes into the evaluation after each)."""
+    if repeat < 1:
+        raise UsageError(f"--model-arg repeat={repeat}: expected a positive whole number")
+    targets = [{"label": int(t), "part": "train"} for t in raw.targets] * repeat
+    return PretrainDataset(raw.info, list(raw.sources) * repeat, targets, img_size, raw.files)
 
 
 def evaluation_set(fit: RawSplit | None, score: RawSplit, img_size: int) -> PretrainDataset:

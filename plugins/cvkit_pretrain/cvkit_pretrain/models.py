@@ -30,6 +30,7 @@ class PretrainModel(nn.Module):
         super().__init__()
         args = dict(args)
         self.encoder_name = str(args.pop("encoder", DEFAULT_ENCODER))
+        args.pop("repeat", None)  # a data option (see data.training_set)
         self.method_name, self.img_size, self.num_classes = method, int(img_size), int(num_classes)
         self.method: Method = get_method(method)(args)
         self.backbone, self.dim = build_encoder(self.encoder_name)

@@ -67,7 +67,7 @@ class PretrainTask(Task):
 
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> TaskDataset:
         if train:
-            return training_set(raw, model.img_size)
+            return training_set(raw, model.img_size, int(model.args.get("repeat", 1)))
         return evaluation_set(self._fit_split(raw), raw, model.img_size)
 
     def _fit_split(self, raw: RawSplit) -> RawSplit | None:

@@ -70,3 +70,16 @@ def test_missing_split_is_a_named_error(tmp_path: Path) -> None:
     root = make_imagefolder(tmp_path / "d", {"train": 1})
     with pytest.raises(BadInput, match="no val split"):
         load_split(get_task("pretrain"), str(root), "val")
+
+
+def test_repeat_shows_every_image_n_times_per_epoch(tmp_path: Path) -> None:
+    from cvkit.errors import UsageError
+
+    root = make_imagefolder(tmp_path / "d", {"train": 2, "val": 1})
+    task = get_task("pretrain")
+    raw = load_split(task, str(root), "train")
+    ds = task.dataset(raw, ModelConfig("rotation", 32, {"repeat": 3}), train=True)
+    assert len(ds) == 12 and ds.sources[:4] == ds.sources[4:8]
+    assert task.build_model(ModelConfig("rotation", 32, {"repeat": 3}), raw.info) is not None
+    with pytest.raises(UsageError, match="repeat"):
+        task.dataset(raw, ModelConfig("rotation", 32, {"repeat": 0}), train=True)
