@@ -81,7 +81,10 @@ def init_weights_from(model: nn.Module, path: str) -> None:
     """Fine-tuning start: copy every tensor whose name and shape match (a new head keeps its fresh weights)."""
     ckpt = load_checkpoint(path)
     own = model.state_dict()
-    loaded = {k: v for k, v in ckpt.state_dict.items() if k in own and own[k].shape == v.shape}
+    # A pretrained encoder (cvkit train pretrain) is stored as "backbone.<the classifier's own names>".
+    trunk = {k.removeprefix("backbone."): v for k, v in ckpt.state_dict.items() if k.startswith("backbone.")}
+    loaded = max(({k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+                  for state in (ckpt.state_dict, trunk)), key=len)
     if not loaded:
         raise CvkitError(f"{path}: no weight of {ckpt.model.name!r} fits this model")
     model.load_state_dict(loaded, strict=False)
