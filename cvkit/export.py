@@ -93,6 +93,10 @@ def export(weights: str | Path, fmt: str, output: str | Path | None = None, opse
         raise UsageError(f"--output {out}: would overwrite the checkpoint")
     input_size = (*task.default_input_size[:-2], ckpt.model.img_size, ckpt.model.img_size)
     example = task.example_input(model, input_size)
+    if isinstance(example, tuple):  # several inputs (an image and prompts): ONNX, verified on the task's examples
+        from cvkit.export_inputs import export_with_inputs
+
+        return export_with_inputs(model, example, ckpt, weights, out, fmt, opset, verify, tolerance, precision)
     if not isinstance(example, torch.Tensor):
         raise CvkitError(f"{weights}: export needs a model that takes one batch tensor; {ckpt.task!r} models "
                          f"take {type(example).__name__}")
@@ -142,7 +146,7 @@ def _export_int8(model: nn.Module, example: torch.Tensor, meta: ExportMeta, task
 
     batches, source = (None, "none (dynamic quantisation)")
     if method == "static":
-        batches, source = calibration_batches(task, ckpt, calibration_samples, meta.batch_size or 8)
+        batches, source = calibration_batches(task, ckpt, calibration_samples, meta.batch_size)
     calibration = Calibration(method, sum(b.shape[0] for b in batches or []), source)
     meta.quantization = {"calibration": calibration.to_dict()}
     fp32 = _to_onnx(model, example, meta)  # the metadata it embeds is rewritten below, with the figures

@@ -34,6 +34,7 @@ class TaskSpec:
     default_data: str = ""
     extra_models: str = ""  # a note such as "every torchvision classification model"
     metrics: tuple[str, ...] = ()  # --metric choices (Task.metric_names(), for completion without torch)
+    runtime: str = ""  # "package.module[:object]" running exported ONNX models without torch (cvkit.runtime)
 
 
 @dataclass

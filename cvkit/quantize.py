@@ -60,9 +60,9 @@ class _Reader:
         self._it = iter(self.batches)
 
 
-def calibration_batches(task: Any, ckpt: Any, samples: int, batch_size: int) -> tuple[list[np.ndarray], str]:
+def calibration_batches(task: Any, ckpt: Any, samples: int, batch_size: int | None) -> tuple[list[np.ndarray], str]:
     """Up to ``samples`` training images of the checkpoint's dataset, preprocessed with the evaluation transform
-    (the one prediction uses), in batches of ``batch_size`` (the exported batch size)."""
+    (the one prediction uses), in batches of the exported ``batch_size`` (None: a dynamic batch, any size)."""
     from cvkit.data import load_split
 
     last_error: Exception | None = None
@@ -82,9 +82,12 @@ def calibration_batches(task: Any, ckpt: Any, samples: int, batch_size: int) -> 
         if not isinstance(x, torch.Tensor):
             raise CvkitError(f"task {task.name!r} models take {type(x).__name__} inputs; int8 export needs one tensor")
         x = x.float().numpy()
-        batches = [x[i:i + batch_size] for i in range(0, n - n % batch_size or n, batch_size)]
-        batches = [b for b in batches if b.shape[0] == batch_size] or [x[:batch_size]]
-        return batches, f"{n} {split} image(s) of {raw.info.spec}"
+        if batch_size is None:
+            batches = [x[i:i + 16] for i in range(0, n, 16)]
+        else:  # a fixed exported batch: whole batches only
+            batches = [x[i:i + batch_size] for i in range(0, n - batch_size + 1, batch_size)] or [x[:batch_size]]
+        used = sum(b.shape[0] for b in batches)
+        return batches, f"{used} {split} image(s) of {raw.info.spec}"
     raise CvkitError(f"no calibration images: the checkpoint's dataset {ckpt.info.spec or '(embedded)'} cannot be "
                      f"read ({last_error}); use --int8-method dynamic, which needs no data")
 

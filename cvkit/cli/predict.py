@@ -39,14 +39,26 @@ def predict_cmd(
 ) -> None:
     """Predict and write one record per input, in input order, as soon as each batch is done."""
     from cvkit.cli.common import parse_task_args, split_task_and_paths
-    from cvkit.engine.predict_cli import run_predict
     from cvkit.errors import CvkitError, UsageError
 
     task, sources = split_task_and_paths(args)
     if not sources:
         raise UsageError("no SOURCE given (files, folders, globs, or - for paths on stdin)")
-    stats = run_predict(task, weights, sources, fmt, output, img_size, batch_size, conf, backend, device, workers,
-                        save_vis, amp, save_masks, parse_task_args(task_arg))
+    from cvkit.runtime import try_torch_free
+
+    # An exported model runs without importing torch where its task has a torch-free runtime (cvkit.runtime).
+    torch_only = bool(save_vis or save_masks or task_arg or amp or img_size or workers)
+    stats = try_torch_free(weights, task, sources, fmt, output, batch_size, conf, backend, device, torch_only)
+    if stats is None:
+        from cvkit.engine.predict_cli import run_predict
+
+        stats = run_predict(task, weights, sources, fmt, output, img_size, batch_size, conf, backend, device,
+                            workers, save_vis, amp, save_masks, parse_task_args(task_arg))
+    else:
+        from cvkit.console import info
+
+        info(f"{stats.inputs} input(s) in {stats.seconds:.2f} s ({stats.inputs / max(stats.seconds, 1e-9):.1f}/s)"
+             + (f", {stats.errors} unreadable" if stats.errors else "") + " (onnxruntime, torch-free)")
     if stats.errors and not skip_bad:
         raise CvkitError(f"{stats.errors} of {stats.inputs} input(s) could not be read (see the error records; "
                          "--skip-bad to exit 0)")

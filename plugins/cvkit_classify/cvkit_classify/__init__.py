@@ -10,5 +10,6 @@ spec = TaskSpec(
     dataset_formats=("imagenet", "imagefolder"),
     builtin_datasets=("digits",),
     default_data="builtin:digits",
+    runtime="cvkit_classify.runtime",
     extra_models="every torchvision classification model by name (resnet18, vit_b_16, ...)",
 )

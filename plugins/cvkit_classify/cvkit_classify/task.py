@@ -26,6 +26,7 @@ from cvkit_classify import models
 from cvkit_classify.data import ImageDataset
 from cvkit_classify.datasets import BUILTINS, FORMATS
 from cvkit_classify.metric import ClassifyEvaluator
+from cvkit_classify.runtime import topk_record
 from cvkit_classify.transforms import eval_transform, train_transform
 
 TOPK = 5
@@ -87,8 +88,8 @@ class ClassifyTask(Task):
     # -------------------------------------------------------------- outputs
     def record(self, prediction: dict[str, Any], info: DatasetInfo,
                options: PredictOptions = NO_OPTIONS) -> dict[str, Any]:
-        return {"topk": [{"label": info.classes[i], "index": i, "score": round(s, 6)}
-                         for i, s in prediction["topk"]]}
+        indices, scores = zip(*prediction["topk"], strict=True) if prediction["topk"] else ((), ())
+        return topk_record(list(indices), list(scores), info.classes)
 
     def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
         return {"topk": [(int(t["index"]), float(t["score"])) for t in record.get("topk", [])]}
