@@ -3,30 +3,55 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from cvkit.errors import CvkitError
+
+DISK_ERRORS = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}
+
+
+def disk_error(exc: BaseException, path: str | Path) -> CvkitError | None:
+    """A one-line error naming ``path`` for a full disk or an exceeded quota (None for any other failure)."""
+    reason = DISK_ERRORS.get(getattr(exc, "errno", None))
+    if reason is None:
+        return None
+    return CvkitError(f"{path}: {reason} while writing it (nothing was replaced; free some space and run again)")
+
 
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = None) -> Iterator[IO[Any]]:
-    """Open a temporary file beside ``path``; on success fsync it and rename it over ``path``."""
+    """Open a temporary file beside ``path``; on success fsync it and rename it over ``path``.
+
+    On any failure the temporary is removed and ``path`` keeps its previous content; a full disk or quota becomes
+    a CvkitError naming ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     if "b" not in mode and encoding is None:
         encoding = "utf-8"
     try:
-        with os.fdopen(fd, mode, encoding=encoding) as fh:
+        fh = os.fdopen(fd, mode, encoding=encoding)
+        try:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        except BaseException:
+            with contextlib.suppress(OSError):  # closing flushes again and fails again: the first error counts
+                fh.close()
+            raise
+        fh.close()
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+        translated = disk_error(exc, path)
+        if translated is not None:
+            raise translated from None
         raise
 
 
@@ -45,7 +70,35 @@ def torch_save(obj: Any, path: str | Path) -> None:
     import torch
 
     with atomic_write(path, "wb") as fh:
-        torch.save(obj, fh)
+        sink = _RecordingWriter(fh)
+        try:
+            torch.save(obj, sink)
+        except RuntimeError:  # the zip writer hides the OSError of a failed write behind "unexpected pos"
+            if sink.error is not None:
+                raise sink.error from None
+            raise
+
+
+class _RecordingWriter:
+    """A file object that remembers the OSError of a failed write (torch.save reports it as RuntimeError)."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh = fh
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self.fh.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        try:
+            self.fh.flush()
+        except OSError as exc:
+            self.error = exc
+            raise
 
 
 def write_image(path: str | Path, image_rgb: Any) -> None:

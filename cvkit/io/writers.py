@@ -5,6 +5,7 @@ interrupted run never leaves a truncated predictions file; writing to stdout str
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from cvkit.errors import PipeClosed, UsageError
+from cvkit.io.atomic import disk_error
 
 
 class Writer:
@@ -33,6 +35,8 @@ class Writer:
             self._write(record, rows, coco)
         except BrokenPipeError:
             raise PipeClosed from None
+        except OSError as exc:
+            raise disk_error(exc, self.output or "stdout") or exc from None
 
     def _write(self, record: dict[str, Any], rows: list[dict[str, Any]], coco: list[dict[str, Any]]) -> None:
         raise NotImplementedError
@@ -42,21 +46,40 @@ class Writer:
             self.fh.flush()
         except BrokenPipeError:
             raise PipeClosed from None
+        except OSError as exc:
+            raise disk_error(exc, self.output or "stdout") or exc from None
 
     def close(self, ok: bool = True) -> None:
+        """Finish the output; a file is renamed into place when ``ok``, else (or when finishing fails) its
+        temporary is removed, always."""
         if self._tmp is None:
             if ok:
                 self.finish()
                 self.flush()
             return
-        self.finish()
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
+        try:
+            if ok:
+                self.finish()
+                self.fh.flush()
+                os.fsync(self.fh.fileno())
+        except BaseException as exc:
+            self._discard()
+            raise disk_error(exc, self.output) or exc from None
+        if not ok:
+            self._discard()
+            return
         self.fh.close()
-        if ok:
-            os.replace(self._tmp, self.output)
-        else:
-            os.unlink(self._tmp)
+        os.replace(self._tmp, self.output)
+        self._tmp = None
+
+    def _discard(self) -> None:
+        """Close without flushing what a full disk refused, and remove the temporary."""
+        with contextlib.suppress(OSError):
+            self.fh.close()  # retries the pending flush, which may fail again; the descriptor is closed anyway
+        if self._tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._tmp)
+            self._tmp = None
 
     def finish(self) -> None:
         pass
