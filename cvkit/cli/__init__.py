@@ -18,6 +18,7 @@ from cvkit.cli import (  # noqa: F401  (each module registers its commands on th
 )
 from cvkit.cli.app import app
 from cvkit.errors import CvkitError, PipeClosed
+from cvkit.io.signals import terminate_like_interrupt, terminated
 
 for _optional in ("count_params", "export"):
     try:
@@ -30,17 +31,21 @@ for _optional in ("count_params", "export"):
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("CVKIT_DEBUG") == "1"
+    terminate_like_interrupt()  # SIGTERM cleans up like Ctrl-C, then exits 143
     try:
         app(args=args, prog_name="cvkit")
     except SystemExit as exc:
         code = exc.code
         _flush_or_quiet()
+        if code == 130 and terminated():  # the framework turned our SIGTERM into its Ctrl-C exit
+            print("error: terminated (SIGTERM)", file=sys.stderr)
+            code = 143
         sys.exit(code)
     except (BrokenPipeError, PipeClosed):
         _quiet_pipe()
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:  # Ctrl-C: 130; SIGTERM (cvkit.io.signals.Terminated): 143
+        print(f"error: {exc or 'interrupted'}", file=sys.stderr)
+        sys.exit(getattr(exc, "exit_code", 130))
     except CvkitError as exc:
         if debug:
             raise
