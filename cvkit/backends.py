@@ -189,19 +189,13 @@ class OnnxRuntimeModel(ExportedModel):
         super().__init__(meta, where)
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-        options.log_severity_level = 3
+        from cvkit.runtime import session
+
         providers = ["CPUExecutionProvider"]
         if torch.device(device).type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
         source = model if isinstance(model, bytes) else str(model)
-        try:
-            self.session = ort.InferenceSession(source, options, providers=providers)
-        except Exception as exc:
-            raise CvkitError(f"{where}: onnxruntime cannot load it ({type(exc).__name__}: {exc})") from None
+        self.session = session(source, where, threads, providers)
         self.input_name = self.session.get_inputs()[0].name
 
     def _run(self, x: torch.Tensor) -> list[torch.Tensor]:

@@ -93,7 +93,7 @@ def task_runtime(task: str) -> TaskRuntime | None:
         return None
 
 
-def session(model: bytes, where: str, threads: int | None = None, providers: list[str] | None = None) -> Any:
+def session(model: bytes | str, where: str, threads: int | None = None, providers: list[str] | None = None) -> Any:
     """An onnxruntime session tuned for throughput: every graph optimisation, one intra-op thread per core,
     sequential execution (the graph of a vision model has little parallel branching to exploit)."""
     import onnxruntime as ort
