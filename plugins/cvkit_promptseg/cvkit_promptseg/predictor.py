@@ -1,14 +1,15 @@
-"""Prediction with prompts the user gives (``--point``, ``--box``, ``--points-file``) and "everything" mode.
+"""Prediction with prompts the user gives and "everything" mode.
 
-Prompt options (``PredictOptions.extra``): ``point`` (``"X,Y[,LABEL]"`` strings, original pixels, LABEL 1
+Prompt options (``PredictOptions.extra``, from ``cvkit predict --task-arg KEY=VALUE``; a KEY repeated gives a
+list): ``point`` (``"X,Y[,LABEL]"`` strings, original pixels, LABEL 1
 foreground (default) or 0 background), ``box`` (``"X1,Y1,X2,Y2"``, pixel edges), ``points_file`` (JSON, see
 :func:`read_points_file`), ``multimask`` (write the three masks of each prompt, not only the chosen one),
 ``everything`` (a grid of ``points_per_side`` x ``points_per_side`` point prompts; masks kept when their predicted
 IoU reaches ``iou_thresh`` and their stability ``stability_thresh``, then non-maximum suppression at mask IoU
 ``nms_thresh``, as Segment Anything's automatic mask generator does).
 
-The command-line points and one box form ONE prompt (as ``SamPredictor.predict`` takes them); each further
-``--box`` is a prompt of its own. The image embedding is computed once per image for all its prompts.
+The command-line points and the first box form ONE prompt (as ``SamPredictor.predict`` takes them); each further
+box is a prompt of its own. The image embedding is computed once per image for all its prompts.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _numbers(text: str, n: tuple[int, ...], what: str) -> list[float]:
     except ValueError:
         values = []
     if len(values) not in n:
-        raise UsageError(f"--{what} {text!r}: expected {' or '.join(str(k) for k in n)} comma-separated numbers")
+        raise UsageError(f"--task-arg {what}={text}: expected {' or '.join(str(k) for k in n)} comma-separated numbers")
     return values
 
 
@@ -45,14 +46,14 @@ def parse_point(text: str) -> tuple[float, float, int]:
     v = _numbers(text, (2, 3), "point")
     label = int(v[2]) if len(v) == 3 else P.FOREGROUND
     if label not in (P.FOREGROUND, P.BACKGROUND) or (len(v) == 3 and v[2] != label):
-        raise UsageError(f"--point {text!r}: LABEL must be 1 (foreground) or 0 (background)")
+        raise UsageError(f"--task-arg point={text}: LABEL must be 1 (foreground) or 0 (background)")
     return v[0], v[1], label
 
 
 def parse_box(text: str) -> tuple[float, float, float, float]:
     x1, y1, x2, y2 = _numbers(text, (4,), "box")
     if x2 <= x1 or y2 <= y1:
-        raise UsageError(f"--box {text!r}: expected X1,Y1,X2,Y2 with X2 > X1 and Y2 > Y1")
+        raise UsageError(f"--task-arg box={text}: expected X1,Y1,X2,Y2 with X2 > X1 and Y2 > Y1")
     return x1, y1, x2, y2
 
 
@@ -82,7 +83,7 @@ def _file_prompt(item: Any, path: Path, where: str) -> Prompt:
             points.append(parse_point(",".join(str(v) for v in p)))
         box = parse_box(",".join(str(v) for v in item["box"])) if item.get("box") is not None else None
     except (UsageError, ValueError, TypeError) as exc:
-        raise BadInput(path, str(exc).replace("--point ", "point ").replace("--box ", "box "), where=where) from None
+        raise BadInput(path, str(exc).replace("--task-arg ", ""), where=where) from None
     if not points and box is None:
         raise BadInput(path, "a prompt needs at least one point or a box", where=where)
     return {"points": points, "box": box}

@@ -108,8 +108,8 @@ class PromptSegTask(Task):
         from_file = predictor.read_points_file(extra["points_file"]) if extra.get("points_file") else ([], {})
         per_image = [predictor.prompts_for(m["source"], extra, from_file) for m in batch.meta]
         if not any(per_image):
-            raise UsageError("promptseg predict needs prompts: --point X,Y[,LABEL], --box X1,Y1,X2,Y2, "
-                             "--points-file FILE or --everything")
+            raise UsageError("promptseg predict needs prompts: --task-arg point=X,Y[,LABEL], --task-arg "
+                             "box=X1,Y1,X2,Y2, --task-arg points-file=FILE or --task-arg everything=1")
         return predictor.predict_prompts(model, batch.inputs, batch.meta, per_image, _flag(extra.get("multimask")))
 
     def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator:
