@@ -145,6 +145,74 @@ def predict_throughput(tmp: Path, quick: bool) -> list[Row]:
     return rows
 
 
+def imagefolder_of(images: Path, root: Path, classes: int = 4) -> Path:
+    """The generated JPEGs linked into an ImageFolder (train and val, ``classes`` folders)."""
+    files = sorted(images.glob("*.jpg"))
+    for i, f in enumerate(files):
+        folder = root / ("val" if i % 4 == 0 else "train") / f"c{i % classes}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f.name).symlink_to(f)
+    return root
+
+
+def int8(tmp: Path, quick: bool) -> list[Row]:
+    """int8 (static QDQ, calibrated) vs eager fp32 predict of ResNet-18 @224 as whole processes, and the top-1
+    change of int8 on a trained ResNet-18 (digits, 32 px, 2 epochs) as the export's verification measures it."""
+    n = 128 if quick else 512
+    images = make_jpegs(tmp / "jpegs", n)
+    folder = imagefolder_of(images, tmp / "int8-data")
+    from cvkit.checkpoint import load_checkpoint, save_checkpoint
+
+    ckpt_path = make_checkpoint(tmp / "r18-224.pt", "resnet18", 224, classes=4)
+    ckpt = load_checkpoint(ckpt_path)
+    ckpt.info.spec = f"imagefolder:{folder}"  # calibration images for the static quantisation
+    save_checkpoint(ckpt, ckpt_path)
+    q = tmp / "r18-224.int8.onnx"
+    run(CVKIT + ["export", "--weights", str(ckpt_path), "--format", "onnx", "--int8", "--dynamic-batch",
+                 "--no-verify", "--output", str(q)])
+    eager = [run(CVKIT + ["predict", "--weights", str(ckpt_path), str(images), "--output", str(tmp / "e.jsonl"),
+                          "--batch-size", "16"])[0] for _ in range(1 if quick else 3)]
+    quant = [run(CVKIT + ["predict", "--weights", str(q), str(images), "--output", str(tmp / "q.jsonl"),
+                          "--batch-size", "16"])[0] for _ in range(1 if quick else 3)]
+    ratios = sorted(e / t for e, t in zip(eager, quant, strict=True))
+    ratio = ratios[len(ratios) // 2]
+    rows = [Row("predict resnet18@224 int8 onnx vs eager fp32 (img/s)", n / sorted(quant)[len(quant) // 2],
+                n / sorted(eager)[len(eager) // 2], ratio, ">= 1.5", ratio >= 1.5,
+                f"{n} JPEGs, whole processes, median of {len(ratios)} pairs")]
+    out = tmp / "r18-digits"
+    run(CVKIT + ["train", "classify", "--model", "resnet18", "--img-size", "32", "--epochs", "1" if quick else "2",
+                 "--out", str(out)])
+    run(CVKIT + ["export", "--weights", str(out / "best.pt"), "--format", "onnx", "--int8", "--max-drop", "1",
+                 "--dynamic-batch", "--output", str(tmp / "digits.int8.onnx")])
+    from cvkit.backends import read_metadata
+
+    v = read_metadata(tmp / "digits.int8.onnx").quantization["verification"]
+    drop = v["before"] - v["after"]
+    rows.append(Row("int8 top-1 drop, resnet18 trained on digits (fraction)", v["after"], v["before"], drop,
+                    "<= 0.01", drop <= 0.01, f"on {v['data']}, top-1 agreement {v['top1_agreement']:.3f}"))
+    return rows
+
+
+def engine_overhead(tmp: Path, quick: bool) -> list[Row]:
+    """``cvkit train classify --model resnet18`` against a minimal hand-written loop on the same files and model
+    (benchmarks/handloop.py), whole processes, alternated; the ratio of the medians of their wall times."""
+    from cvkit.data import load_split
+    from cvkit.plugin import get_task
+
+    src = Path(load_split(get_task("classify"), "builtin:digits", "train").sources[0]).parents[2]
+    epochs = "1" if quick else "2"
+    ours, hand = [], []
+    for k in range(1 if quick else 3):
+        ours.append(run(CVKIT + ["train", "classify", "--model", "resnet18", "--img-size", "32", "--epochs", epochs,
+                                 "--batch-size", "64", "--data", f"imagefolder:{src}",
+                                 "--model-arg", "augment=none", "--out", str(tmp / f"eng{k}")])[0])
+        hand.append(run([PY, str(ROOT / "benchmarks" / "handloop.py"), str(src), "resnet18", "32", epochs, "64",
+                         str(tmp / f"hand{k}.pt")])[0])
+    a, b = sorted(ours)[len(ours) // 2], sorted(hand)[len(hand) // 2]
+    return [Row("engine overhead: cvkit train resnet18 vs hand-written loop (s)", a, b, a / b, "<= 1.05",
+                a / b <= 1.05, f"digits 32 px, {epochs} epoch(s), whole processes, medians of {len(ours)}")]
+
+
 def streaming(tmp: Path, quick: bool) -> list[Row]:
     n_big = 20_000 if quick else 100_000
     ckpt = make_checkpoint(tmp / "mlp.pt", "mlp", 16)
@@ -192,7 +260,7 @@ def coco_eval(tmp: Path, quick: bool) -> list[Row]:
 
 MEASURES: dict[str, Callable[[Path, bool], list[Row]]] = {
     "startup": startup, "predict": predict_throughput, "streaming": streaming, "data_wait": data_wait,
-    "coco_eval": coco_eval,
+    "coco_eval": coco_eval, "int8": int8, "engine": engine_overhead,
 }
 
 
