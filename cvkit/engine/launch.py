@@ -3,13 +3,27 @@
 
 from __future__ import annotations
 
+import json
+import re
+import signal
 import socket
+import time
 import uuid
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 from cvkit.console import info
 from cvkit.engine.config import TrainConfig
 from cvkit.errors import CvkitError
+
+
+class DistributedFailure(CvkitError):
+    """A distributed run that ended early; exit 130 when the cause was an interrupt (SIGINT/SIGTERM)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def _free_port() -> int:
@@ -18,17 +32,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _worker(cfg: TrainConfig, explicit: set[str]) -> str:
+def _worker(cfg: TrainConfig, explicit: set[str]) -> dict[str, str]:
     import os
 
     from cvkit.console import set_quiet
     from cvkit.engine.dist import shutdown
-    from cvkit.engine.train import train
+    from cvkit.engine.train import Interrupted, train
 
     if os.environ.get("RANK", "0") != "0":
         set_quiet(True)
     try:
-        return str(train(cfg, explicit))
+        return {"run": str(train(cfg, explicit))}
+    except Interrupted as exc:  # every rank stops at the same step (the stop flag is all-reduced): no rank hangs
+        return {"interrupted": str(exc.checkpoint)}
     finally:
         shutdown()
 
@@ -43,11 +59,65 @@ def launch(cfg: TrainConfig, explicit: set[str]) -> None:
         start_method="spawn",
     )
     info(f"launching {n} training processes")
+    started = time.time()
     try:
         results = elastic_launch(config, _worker)(replace(cfg, devices=1), explicit)
     except Exception as exc:  # ChildFailedError carries each rank's failure
-        failures = getattr(exc, "failures", {})
-        first = next(iter(failures.values()), None)
-        msg = getattr(first, "message", None) or str(exc)
-        raise CvkitError(f"distributed training failed: {str(msg).strip().splitlines()[-1][:300]}") from None
-    del results  # rank 0 has reported the run folder
+        raise _failure(exc, cfg, started) from None
+    stopped = [r["interrupted"] for r in (results or {}).values() if isinstance(r, dict) and "interrupted" in r]
+    if stopped:
+        raise DistributedFailure("distributed training interrupted (SIGINT or SIGTERM); resume with: "
+                                 f"cvkit train --resume {stopped[0]}", exit_code=130)
+
+
+def _failure(exc: Exception, cfg: TrainConfig, started: float) -> DistributedFailure:
+    """One line from the elastic agent's failure record: the rank, the signal or the error, the resume command."""
+    failures = getattr(exc, "failures", None) or {}
+    if not failures:
+        return DistributedFailure(f"distributed training failed: {_last_line(str(exc))}")
+    rank, first = min(failures.items(), key=lambda kv: (getattr(kv[1], "timestamp", 0), kv[0]))
+    text = _last_line(_message(getattr(first, "message", "")))
+    exitcode = getattr(first, "exitcode", 1)
+    checkpoint = _checkpoint(text, cfg, started)
+    resume = f"; resume with: cvkit train --resume {checkpoint}" if checkpoint else ""
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        interrupt = -exitcode in (signal.SIGINT, signal.SIGTERM)
+        what = "interrupted" if interrupt else "failed"
+        return DistributedFailure(f"distributed training {what}: rank {rank} ended by {name}{resume}",
+                          exit_code=130 if interrupt else 1)
+    if text.startswith("Interrupted:"):
+        return DistributedFailure(f"distributed training interrupted (rank {rank}){resume}", exit_code=130)
+    resume = resume if "--resume" not in text else ""
+    return DistributedFailure(f"distributed training failed on rank {rank}: {text}{resume}")
+
+
+def _message(raw: Any) -> str:
+    """The failure text, whether the agent gives a string, a JSON string or the error file's dict."""
+    if isinstance(raw, str) and raw.lstrip().startswith("{"):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return raw
+    while isinstance(raw, dict):
+        raw = raw.get("message", "")
+    return str(raw)
+
+
+def _last_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else "unknown error"
+
+
+def _checkpoint(text: str, cfg: TrainConfig, started: float) -> str | None:
+    """The last.pt to resume from: named in the message, or in --out, or the numbered run folder of this launch."""
+    found = re.search(r"--resume (\S+)", text)
+    if found:
+        return found.group(1)
+    if cfg.out:
+        return str(Path(cfg.out) / "last.pt")
+    candidates = [p for p in (Path("runs") / cfg.task).glob("*/last.pt") if p.stat().st_mtime >= started]
+    return str(max(candidates, key=lambda p: p.stat().st_mtime)) if candidates else None

@@ -23,6 +23,31 @@ def disk_error(exc: BaseException, path: str | Path) -> CvkitError | None:
     return CvkitError(f"{path}: {reason} while writing it (nothing was replaced; free some space and run again)")
 
 
+def mkstemp_beside(path: Path) -> tuple[int, str]:
+    """A temporary ``.NAME.XXXXXXXX.tmp`` beside ``path``, with the permissions the umask gives a new file
+    (mkstemp creates 0600, which would otherwise survive the rename)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+    except OSError:
+        pass
+    return fd, tmp
+
+
+def _umask() -> int:
+    """The process umask (read without changing it where /proc tells it; else set and restored at once)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = None) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on success fsync it and rename it over ``path``.
@@ -31,7 +56,7 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = None)
     a CvkitError naming ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = mkstemp_beside(path)
     if "b" not in mode and encoding is None:
         encoding = "utf-8"
     try:

@@ -10,12 +10,11 @@ import csv
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import IO, Any
 
 from cvkit.errors import PipeClosed, UsageError
-from cvkit.io.atomic import disk_error
+from cvkit.io.atomic import disk_error, mkstemp_beside
 
 
 class Writer:
@@ -27,7 +26,7 @@ class Writer:
         else:
             path = Path(output)
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            fd, self._tmp = mkstemp_beside(path)
             self.fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
 
     def write(self, record: dict[str, Any], rows: list[dict[str, Any]], coco: list[dict[str, Any]]) -> None:
