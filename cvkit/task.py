@@ -97,13 +97,15 @@ class PredictOptions:
     ``conf``: minimum score of a reported detection/keypoint/label (None: the task's default, usually none).
     ``save_masks``: folder for per-input mask PNGs (segmentation), None to write none (records keep their RLE).
     ``extra``: task-specific options (``cvkit predict --task-arg KEY=VALUE``, values as strings).
-    ``position``: set by the core for ``record``: the input's position in the call, for unique artefact names
-    (``save_masks/000012_<stem>.png``, as ``--save-vis`` names its pictures)."""
+    ``position`` and ``stem``: set by the core for ``record``: the input's position in the call and a file stem
+    unique within the call (the source's stem; ``<stem>_2``, ``<stem>_3``... for repeats), to name artefacts
+    (``save_masks/<stem>.png``: the VOC results layout that ``eval --predictions FOLDER`` reads back)."""
 
     conf: float | None = None
     save_masks: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     position: int | None = None
+    stem: str | None = None
 
 
 NO_OPTIONS = PredictOptions()

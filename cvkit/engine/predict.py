@@ -35,6 +35,7 @@ def predict(task: Task, model: Any, model_cfg: ModelConfig, info: DatasetInfo, s
     """Predict ``sources`` and write their records. ``options`` (``--conf``, ``--save-masks``) travel with this
     call to the task's ``predict_step``, ``record`` and ``draw``; nothing is left on the task object."""
     stats = PredictStats()
+    stems: set[str] = set()  # artefact names already given out in this call
     step_kw = supported_kwargs(task.predict_step, options=options)
     record_kw = supported_kwargs(task.record, options=options)
     csv_kw = supported_kwargs(task.csv_rows, info=info)
@@ -60,7 +61,8 @@ def predict(task: Task, model: Any, model_cfg: ModelConfig, info: DatasetInfo, s
                                                                 enabled=amp_dtype is not None):
                         preds = task.predict_step(model, batch, **step_kw)
                     for i, pred in zip(batch.indices, preds, strict=True):
-                        kw = {"options": replace(options, position=position + i)} if record_kw else {}
+                        kw = {"options": replace(options, position=position + i,
+                                                 stem=_unique_stem(chunk[i], stems))} if record_kw else {}
                         rec = {"source": chunk[i], "task": task.name, **task.record(pred, info, **kw)}
                         out[i] = (rec, pred)
                 for i in sorted(out):
@@ -80,6 +82,17 @@ def predict(task: Task, model: Any, model_cfg: ModelConfig, info: DatasetInfo, s
             position += len(chunk)
     stats.seconds = time.perf_counter() - start
     return stats
+
+
+def _unique_stem(source: str, taken: set[str]) -> str:
+    """The source's file stem, or ``<stem>_2``, ``<stem>_3``... when an earlier input of the call had it."""
+    stem = Path(source).stem or "input"
+    name, k = stem, 1
+    while name in taken:
+        k += 1
+        name = f"{stem}_{k}"
+    taken.add(name)
+    return name
 
 
 def _use_channels_last(model: Any) -> bool:

@@ -3,47 +3,26 @@
 A label PNG is read as indices, never converted to RGB: a palette ("P") or greyscale image gives its pixel values
 directly. An RGB label image (a palette PNG someone converted to colour) is mapped back through the dataset's colours;
 a colour that belongs to no class is an error naming the file. Written label maps are palette PNGs with the VOC
-colour map (``VOClabelcolormap.m``), or the dataset's own colours where it declares them.
+colour map (``VOClabelcolormap.m``), or the dataset's own colours where it declares them: the colour map, palettes
+and PNG encoding are the core's (:mod:`cvkit.vision.masks`).
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from cvkit.errors import BadInput
+from cvkit.vision.masks import VOID, encode_label_png, palette, voc_colormap
 
-VOID = 255
+__all__ = ["VOC_CLASSES", "VOID", "colour_of", "encode_label_png", "palette", "read_label_png", "voc_colormap"]
+
 VOC_CLASSES = (
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
     "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
 )
-
-
-def voc_colormap(n: int = 256) -> np.ndarray:
-    """``(n, 3)`` uint8 RGB colours of ``VOClabelcolormap.m``: 0 black, 1 (128, 0, 0), ..., 255 (224, 224, 192)."""
-    cmap = np.zeros((n, 3), np.uint8)
-    for i in range(n):
-        r = g = b = 0
-        c = i
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        cmap[i] = (r, g, b)
-    return cmap
-
-
-def palette(colours: Sequence[Sequence[int]] | None = None) -> np.ndarray:
-    """A full 256-entry palette: the VOC colour map with the first entries replaced by ``colours``."""
-    pal = voc_colormap()
-    if colours:
-        pal[: len(colours)] = np.asarray(colours, np.uint8).reshape(-1, 3)
-    return pal
 
 
 def read_label_png(path: str | Path, colours: Sequence[Sequence[int]] | None = None) -> np.ndarray:
@@ -85,21 +64,6 @@ def _from_colours(path: Path, rgb: np.ndarray, colours: Sequence[Sequence[int]] 
             raise BadInput(path, f"colour {colour} is not the colour of any class")
         lut[i] = keys[int(u)]
     return lut[inverse].reshape(code.shape)
-
-
-def encode_label_png(labels: np.ndarray, colours: Sequence[Sequence[int]] | None = None) -> bytes:
-    """PNG bytes of a palette image whose pixel values are ``labels`` (class indices, 255 void)."""
-    from PIL import Image
-
-    arr = np.asarray(labels)
-    if arr.size and int(arr.max()) > VOID:
-        raise ValueError(f"class index {int(arr.max())} does not fit a palette PNG (at most 255)")
-    h, w = arr.shape[:2]
-    img = Image.frombytes("P", (w, h), np.ascontiguousarray(arr, dtype=np.uint8).tobytes())
-    img.putpalette(palette(colours).reshape(-1).tolist())
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False)
-    return buf.getvalue()
 
 
 def colour_of(index: int, colours: Sequence[Sequence[int]] | None = None) -> tuple[int, int, int]:

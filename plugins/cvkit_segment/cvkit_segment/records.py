@@ -16,26 +16,9 @@ import numpy as np
 from cvkit.errors import BadInput
 from cvkit.io.atomic import write_bytes
 from cvkit.task import DatasetInfo
+from cvkit.vision.masks import decode_rle, encode_rle
 from cvkit_segment.metrics.evaluator import as_labels
 from cvkit_segment.palette import encode_label_png, read_label_png
-
-
-def encode_rle(mask: np.ndarray) -> dict[str, Any]:
-    from pycocotools import mask as mask_utils
-
-    rle = mask_utils.encode(np.asfortranarray(mask, dtype=np.uint8))
-    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
-
-
-def decode_rle(rle: dict[str, Any]) -> np.ndarray:
-    from pycocotools import mask as mask_utils
-
-    counts = rle["counts"]
-    if isinstance(counts, list):
-        rle = mask_utils.frPyObjects(rle, *rle["size"])
-    else:
-        rle = {"size": list(rle["size"]), "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
-    return mask_utils.decode(rle).astype(bool)
 
 
 def record(prediction: Any, info: DatasetInfo, png: Path | None = None) -> dict[str, Any]:
@@ -107,8 +90,6 @@ def read_png_folder(path: Path, info: DatasetInfo) -> Iterator[tuple[str, dict[s
     return items()
 
 
-def png_name(folder: Path, source: str, position: int | None = None) -> Path:
-    """``folder/<position:06d>_<stem>.png`` (unique within a predict call, as --save-vis names its pictures);
-    ``folder/<stem>.png`` without a position."""
-    stem = Path(source).stem or "image"
-    return folder / (f"{position:06d}_{stem}.png" if position is not None else f"{stem}.png")
+def png_name(folder: Path, name: str) -> Path:
+    """``folder/<stem>.png`` for an input named ``name`` (the VOC results layout: one PNG per image id)."""
+    return folder / f"{Path(name).stem or 'image'}.png"

@@ -23,6 +23,7 @@ from cvkit.task import (
     RawSplit,
     Task,
 )
+from cvkit.vision.backmap import labels_to_original
 from cvkit_segment import draw, models, records
 from cvkit_segment.datasets.coco import CocoSegFormat, CocoVocFormat
 from cvkit_segment.datasets.dataset import SegmentationDataset, from_raw
@@ -104,14 +105,8 @@ class SegmentTask(Task):
         if isinstance(logits, dict):
             logits = logits["out"]
         dtype = torch.uint8 if logits.shape[1] <= VOID else torch.int32
-        out = []
-        for i, meta in enumerate(batch.meta):
-            h, w = meta["orig_size"]
-            x = logits[i : i + 1].float()
-            if tuple(x.shape[-2:]) != (h, w):
-                x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False)
-            out.append({"labels": x.argmax(1)[0].to(dtype).cpu().numpy(), "source": meta["source"]})
-        return out
+        return [{"labels": labels_to_original(logits[i], meta["orig_size"], dtype), "source": meta["source"]}
+                for i, meta in enumerate(batch.meta)]
 
     def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator:
         return SegmentationEvaluator(info, metric)
@@ -121,7 +116,7 @@ class SegmentTask(Task):
         """Per-class RLEs always; a label PNG only into ``options.save_masks`` (``predict --save-masks DIR``)."""
         png = None
         if options.save_masks is not None:
-            png = records.png_name(Path(options.save_masks), str(prediction.get("source", "")), options.position)
+            png = records.png_name(Path(options.save_masks), options.stem or str(prediction.get("source", "")))
         return records.record(prediction, info, png)
 
     def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:

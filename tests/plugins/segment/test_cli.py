@@ -43,7 +43,7 @@ def test_train_eval_predict_round_trip(trained):
     assert list(empty.iterdir()) == []
     records = [json.loads(line) for line in (root / "preds.jsonl").read_text().splitlines()]
     assert [r["source"].rsplit("/", 1)[-1] for r in records] == ["val_000000.jpg", "val_000001.jpg"]
-    assert [Path(r["mask_png"]).name for r in records] == ["000000_val_000000.png", "000001_val_000001.png"]
+    assert [Path(r["mask_png"]).name for r in records] == ["val_000000.png", "val_000001.png"]
     assert all(Path(r["mask_png"]).is_file() and sum(c["pixels"] for c in r["classes"]) == 64 * 64
                for r in records)
 
@@ -51,5 +51,5 @@ def test_train_eval_predict_round_trip(trained):
                               "--json", check=True).stdout)
     assert scored["metrics"] == ev["metrics"]
     assert scored["details"]["confusion_matrix"] == ev["details"]["confusion_matrix"]
-    folder = run_eval("segment", None, f"voc:{data}", "val", None, root / "runs" / "segment" / "predict" / "masks")
+    folder = run_eval("segment", None, f"voc:{data}", "val", None, root / "masks")
     assert folder["metrics"] == ev["metrics"]  # the VOC results layout: a folder of <image id>.png

@@ -56,11 +56,12 @@ def test_record_png_and_round_trip(task, tmp_path):
     labels[1:4, 2:5] = 2
     labels[5, :] = 1
     masks = tmp_path / "masks"
-    rec = task.record({"labels": labels, "source": "x/img_1.jpg"}, INFO, PredictOptions(save_masks=masks, position=0))
-    rec2 = task.record({"labels": labels, "source": "y/img_1.jpg"}, INFO, PredictOptions(save_masks=masks, position=1))
+    rec = task.record({"labels": labels, "source": "x/img_1.jpg"}, INFO, PredictOptions(save_masks=masks, stem="img_1"))
+    rec2 = task.record({"labels": labels, "source": "y/img_1.jpg"}, INFO,
+                       PredictOptions(save_masks=masks, stem="img_1_2"))  # the core makes repeated stems unique
     assert "mask_png" not in task.record({"labels": labels, "source": "z.jpg"}, INFO)  # no --save-masks: RLE only
-    assert rec["mask_png"] == str(masks / "000000_img_1.png") and rec2["mask_png"] == str(masks / "000001_img_1.png")
-    assert sorted(p.name for p in masks.iterdir()) == ["000000_img_1.png", "000001_img_1.png"]
+    assert rec["mask_png"] == str(masks / "img_1.png") and rec2["mask_png"] == str(masks / "img_1_2.png")
+    assert sorted(p.name for p in masks.iterdir()) == ["img_1.png", "img_1_2.png"]
     assert rec["size"] == [6, 8]
     assert [(c["label"], c["pixels"]) for c in rec["classes"]] == [("background", 31), ("cat", 8), ("dog", 9)]
     json.dumps(rec)

@@ -11,12 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cvkit.data import normalize_split
 from cvkit.errors import BadInput
 from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
 from cvkit_segment.datasets.target import sbd_target
 from cvkit_segment.palette import VOC_CLASSES, voc_colormap
-
-SPLIT_ALIASES = {"valid": "val", "validation": "val"}
 
 
 def sbd_root(path: Path) -> Path | None:
@@ -35,7 +34,7 @@ class SbdFormat(DatasetFormat):
         return sbd_root(path) is not None
 
     def load(self, path: Path, split: str, options: dict[str, Any]) -> RawSplit:
-        split = SPLIT_ALIASES.get(split, split)
+        split = normalize_split(split)
         root = sbd_root(path)
         if root is None:
             raise BadInput(path, "not an SBD folder (expected img/ and cls/ in it or in dataset/)")

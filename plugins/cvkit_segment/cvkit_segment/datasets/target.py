@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from cvkit.errors import BadInput
+from cvkit.vision.masks import label_map
+from cvkit.vision.schema import ObjectAnnotation
 from cvkit_segment.palette import VOID, read_label_png
 
 
@@ -83,44 +85,9 @@ def _read_sbd(path: Path) -> np.ndarray:
     return arr.astype(np.uint8)
 
 
-def decode_segmentation(segm: Any, h: int, w: int) -> np.ndarray:
-    """One COCO ``segmentation`` (polygons, uncompressed or compressed RLE) as a ``(h, w)`` bool mask."""
-    from pycocotools import mask as mask_utils
-
-    if isinstance(segm, list):  # polygons
-        polys = [p for p in segm if len(p) >= 6]
-        if not polys:
-            return np.zeros((h, w), bool)
-        rle = mask_utils.merge(mask_utils.frPyObjects(polys, h, w))
-    elif isinstance(segm, dict) and isinstance(segm.get("counts"), list):
-        rle = mask_utils.frPyObjects(segm, *segm["size"])
-    elif isinstance(segm, dict):
-        rle = segm
-    else:
-        raise ValueError(f"segmentation is a {type(segm).__name__}, expected polygons or RLE")
-    m = mask_utils.decode(rle).astype(bool)
-    if m.shape != (h, w):
-        raise ValueError(f"RLE size {list(m.shape)} differs from the image size {[h, w]}")
-    return m
-
-
 def rasterise(objects: list[dict[str, Any]], size: tuple[int, int], file: str) -> np.ndarray:
-    """Paint COCO objects (``segmentation``, ``label``, ``iscrowd``) into one class-index map."""
-    h, w = int(size[0]), int(size[1])
-    if h <= 0 or w <= 0:
-        raise BadInput(file, "image without height/width: cannot rasterise its annotations")
-    labels = np.zeros((h, w), np.uint8)
-    cover = np.zeros((h, w), np.uint8)
-    void = np.zeros((h, w), bool)
-    for i, obj in enumerate(objects):
-        try:
-            m = decode_segmentation(obj["segmentation"], h, w)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise BadInput(file, f"bad segmentation ({exc})", where=f"annotation id {obj.get('id', i)}") from None
-        if obj.get("iscrowd"):
-            void |= m
-        else:
-            labels[m] = obj["label"]
-            cover += m
-    labels[(cover > 1) | void] = VOID
-    return labels
+    """Paint COCO objects (``segmentation``, ``label``, ``iscrowd``) into one class-index map (the core's
+    :func:`cvkit.vision.masks.label_map`: overlaps of two or more objects and crowd regions are void)."""
+    objs = [ObjectAnnotation(box=(0.0, 0.0, 0.0, 0.0), label=int(o["label"]), iscrowd=bool(o.get("iscrowd")),
+                             segmentation=o["segmentation"], id=o.get("id")) for o in objects]
+    return label_map(objs, int(size[0]), int(size[1]), file=file)

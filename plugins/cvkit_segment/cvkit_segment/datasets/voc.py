@@ -17,70 +17,11 @@ from typing import Any
 
 from cvkit.errors import BadInput
 from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
+from cvkit.vision.voc import image_ids, image_path, read_labelmap, segmentation_png, year_roots
 from cvkit_segment.datasets.target import png_target
 from cvkit_segment.palette import VOC_CLASSES, voc_colormap
 
-SPLIT_ALIASES = {"valid": "val", "validation": "val"}
-
-
-def _is_year_root(p: Path) -> bool:
-    return (p / "ImageSets" / "Segmentation").is_dir() and (p / "SegmentationClass").is_dir()
-
-
-def year_roots(path: Path) -> list[Path]:
-    path = Path(path)
-    if _is_year_root(path):
-        return [path]
-    if path.is_dir():
-        return sorted(c for c in path.iterdir() if c.is_dir() and _is_year_root(c))
-    return []
-
-
-def read_labelmap(f: Path) -> tuple[list[str], list[list[int]]]:
-    """Class names and RGB colours of a CVAT/Datumaro ``labelmap.txt`` (missing colours: the VOC colour map)."""
-    cmap = voc_colormap()
-    names: list[str] = []
-    colours: list[list[int]] = []
-    for lineno, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, _, rest = line.partition(":")
-        colour = rest.partition(":")[0].strip()
-        if not name:
-            raise BadInput(f, "empty class name", where=f"line {lineno}")
-        if colour:
-            try:
-                rgb = [int(v) for v in colour.split(",")]
-                if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
-                    raise ValueError
-            except ValueError:
-                raise BadInput(f, f"colour {colour!r} is not r,g,b in 0..255", where=f"line {lineno}") from None
-        else:
-            rgb = [int(v) for v in cmap[len(names)]]
-        names.append(name.strip())
-        colours.append(rgb)
-    if not names:
-        raise BadInput(f, "no class in the label map")
-    if len(names) > 255:
-        raise BadInput(f, f"{len(names)} classes: a palette PNG holds at most 255 (255 is void)")
-    return names, colours
-
-
-def split_ids(root: Path, split: str) -> tuple[Path, list[str]]:
-    f = root / "ImageSets" / "Segmentation" / f"{split}.txt"
-    if not f.is_file():
-        have = sorted(p.stem for p in (root / "ImageSets" / "Segmentation").glob("*.txt"))
-        raise BadInput(f, f"no split {split!r} (splits here: {', '.join(have) or 'none'})")
-    return f, [line.split()[0] for line in f.read_text().splitlines() if line.strip()]
-
-
-def image_path(root: Path, image_id: str) -> Path:
-    jpg = root / "JPEGImages" / f"{image_id}.jpg"
-    if jpg.exists():
-        return jpg
-    others = sorted((root / "JPEGImages").glob(f"{image_id}.*"))
-    return others[0] if others else jpg
+__all__ = ["VocSegFormat", "read_labelmap", "year_roots"]
 
 
 class VocSegFormat(DatasetFormat):
@@ -88,11 +29,10 @@ class VocSegFormat(DatasetFormat):
     description = "PASCAL VOC segmentation (ImageSets/Segmentation/, JPEGImages/, SegmentationClass/ palette PNGs)"
 
     def detect(self, path: Path) -> bool:
-        return bool(year_roots(path))
+        return bool(year_roots(path, "Segmentation"))
 
     def load(self, path: Path, split: str, options: dict[str, Any]) -> RawSplit:
-        split = SPLIT_ALIASES.get(split, split)
-        roots = year_roots(path)
+        roots = year_roots(path, "Segmentation")
         if not roots:
             raise BadInput(path, "not a VOC segmentation folder (expected ImageSets/Segmentation/ and "
                            "SegmentationClass/ in it or in VOC*/)")
@@ -105,10 +45,11 @@ class VocSegFormat(DatasetFormat):
             classes, colours = list(VOC_CLASSES), [[int(v) for v in c] for c in voc_colormap(len(VOC_CLASSES))]
         sources, targets, files, skipped = [], [], [], 0
         for root in roots:
-            f, ids = split_ids(root, split)
+            f = root / "ImageSets" / "Segmentation" / f"{split}.txt"
+            ids = image_ids(root, split, "Segmentation")
             files.append(f)
             for image_id in ids:
-                label = root / "SegmentationClass" / f"{image_id}.png"
+                label = segmentation_png(root, image_id, "class")
                 if not label.is_file():
                     if options.get("skip_bad"):
                         skipped += 1
