@@ -19,6 +19,10 @@ def expand_sources(args: Iterable[str], extensions: tuple[str, ...] = IMAGE_EXTE
                 line = line.strip()
                 if line:
                     yield line
+        elif arg.startswith(("shards:", "wds:")):  # every sample of a shard folder, or of one shard (cvkit.shards)
+            from cvkit.shards.reader import shard_sources
+
+            yield from shard_sources(arg.partition(":")[2])
         elif os.path.isdir(arg):
             yield from _walk(arg, extensions)
         elif any(ch in arg for ch in "*?[") and not os.path.exists(arg):

@@ -118,7 +118,7 @@ def _fd(shard: str) -> int:
     return fd
 
 
-def shard_sources(root: Path) -> list[str]:
+def shard_sources(root: str | Path) -> list[str]:
     """Every sample's source of every split under ``root`` (or of one shard file), for ``cvkit predict``."""
     root = Path(root).absolute()
     one = root.name if root.is_file() else None
