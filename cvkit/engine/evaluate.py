@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from cvkit.console import progress_bar, warn
 from cvkit.engine.dist import DistContext
 from cvkit.engine.loader import EpochSampler, SkipCounter, make_loader
 from cvkit.errors import BadInput, CvkitError
+from cvkit.io.predictions import BadRecords, read_prediction_records
 from cvkit.task import RawSplit, Task, TaskDataset
 
 
@@ -61,16 +61,19 @@ def evaluate_model(task: Task, model: nn.Module, dataset: TaskDataset, device: t
                       evaluator.details(), evaluator.higher_is_better)
 
 
-def evaluate_predictions(task: Task, raw: RawSplit, path: Path, metric: str | None = None) -> EvalResult:
+def evaluate_predictions(task: Task, raw: RawSplit, path: Path, metric: str | None = None,
+                         skip_bad: bool = False) -> EvalResult:
     """Score a predictions file against the annotations alone (no image is decoded).
 
-    Records are matched to samples by path as given, then by resolved path, then by file stem."""
+    Records are matched to samples by path as given, then by resolved path, then by file stem. Every JSONL record
+    is validated (cvkit.io.predictions); a bad one stops with its file and line, or is skipped and counted."""
     start = time.perf_counter()
     if not path.exists():
         raise CvkitError(f"{path}: no such predictions file")
+    bad = BadRecords(skip_bad)
     pairs = task.read_predictions_file(path, raw.info)
     if pairs is None:
-        pairs = _read_jsonl(task, path, raw)
+        pairs = _read_jsonl(task, path, raw, bad)
     index = _source_index(raw.sources)
     evaluator = task.evaluator(raw.info, metric)
     matched: set[int] = set()
@@ -92,29 +95,20 @@ def evaluate_predictions(task: Task, raw: RawSplit, path: Path, metric: str | No
         for i in range(len(raw.sources)):
             if i not in matched:
                 evaluator.update([i], [task.parse_record({}, raw.info)], [raw.targets[i]])
-    return EvalResult(evaluator.compute(), evaluator.primary, len(raw.sources), time.perf_counter() - start, 0,
-                      evaluator.details(), evaluator.higher_is_better)
+    bad.report()
+    return EvalResult(evaluator.compute(), evaluator.primary, len(raw.sources), time.perf_counter() - start,
+                      bad.count, evaluator.details(), evaluator.higher_is_better)
 
 
-def _read_jsonl(task: Task, path: Path, raw: RawSplit):
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BadInput(path, f"not JSON ({exc.msg})", where=f"line {lineno}") from None
-            if not isinstance(rec, dict) or "source" not in rec:
-                raise BadInput(path, "expected an object with a 'source' field", where=f"line {lineno}")
-            if "error" in rec:
-                continue
-            try:
-                pred = task.parse_record(rec, raw.info)
-            except (KeyError, TypeError, ValueError, IndexError) as exc:
-                raise BadInput(path, f"malformed {task.name} record ({type(exc).__name__}: {exc})",
-                               where=f"line {lineno}") from None
-            yield rec["source"], pred
+def _read_jsonl(task: Task, path: Path, raw: RawSplit, bad: BadRecords):
+    for lineno, rec in read_prediction_records(path, raw.info.classes, bad):
+        try:
+            pred = task.parse_record(rec, raw.info)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            bad.bad(BadInput(path, f"malformed {task.name} record ({type(exc).__name__}: {exc})",
+                             where=f"line {lineno}"))
+            continue
+        yield rec["source"], pred
 
 
 def _source_index(sources: list[str]) -> dict[str, dict[str, int]]:

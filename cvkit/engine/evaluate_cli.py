@@ -30,7 +30,7 @@ def run_eval(task: str | None, weights: Path | None, data: str | None, split: st
         t = get_task(task)
         check_metric(t, metric)
         raw = load_split(t, data, split, options)
-        result = evaluate_predictions(t, raw, predictions, metric)
+        result = evaluate_predictions(t, raw, predictions, metric, skip_bad=skip_bad)
         info = raw.info
     else:
         if weights is None:
