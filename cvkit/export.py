@@ -91,6 +91,11 @@ def export(weights: str | Path, fmt: str, output: str | Path | None = None, opse
     out = Path(output) if output is not None else weights.with_suffix(suffix)
     if out.resolve() == weights.resolve():
         raise UsageError(f"--output {out}: would overwrite the checkpoint")
+    from cvkit.model import export_refusal
+
+    refusal = export_refusal(model)
+    if refusal:
+        raise CvkitError(f"{weights}: {ckpt.model.name!r} cannot be exported: {refusal}")
     input_size = (*task.default_input_size[:-2], ckpt.model.img_size, ckpt.model.img_size)
     example = task.example_input(model, input_size)
     if isinstance(example, tuple):  # several inputs (an image and prompts): ONNX, verified on the task's examples
@@ -100,8 +105,12 @@ def export(weights: str | Path, fmt: str, output: str | Path | None = None, opse
     if not isinstance(example, torch.Tensor):
         raise CvkitError(f"{weights}: export needs a model that takes one batch tensor; {ckpt.task!r} models "
                          f"take {type(example).__name__}")
-    with torch.no_grad():
-        leaves, spec = pytree.tree_flatten(model(example))
+    try:
+        with torch.no_grad():
+            leaves, spec = pytree.tree_flatten(model(example))
+    except Exception as exc:  # a model that cannot run on a dummy batch cannot be traced either
+        raise CvkitError(f"{weights}: {ckpt.model.name!r} cannot be exported: it fails on an example batch of shape "
+                         f"{tuple(example.shape)} ({type(exc).__name__}: {_first_line(exc)})") from None
     if not leaves or not all(isinstance(t, torch.Tensor) for t in leaves):
         raise CvkitError(f"{weights}: export needs tensor outputs; the model returned {pytree.treespec_dumps(spec)}")
     if dynamic_batch and spec.type is list and spec.num_children == example.shape[0]:

@@ -15,6 +15,9 @@ may declare (all optional; the fallbacks below apply when it does not):
     ``mean``, ``std`` and ``input_size`` ``(C, H, W)`` of its inputs, used instead of the task's defaults.
 ``fitted_in_one_pass = True`` with ``fit(batches)``
     The model is fitted by one pass over the training batches (k-NN, HOG + SVM) instead of by gradient descent.
+``not_exportable: str``
+    Why ``cvkit export`` cannot turn the model into a graph (e.g. its forward pass runs OpenCV or scikit-learn
+    code); export then refuses with this reason instead of failing inside the tracer.
 
 The engine (``--freeze-backbone``, one-pass fitting, normalisation) and ``cvkit.explain`` (CAM's head, t-SNE's
 features) use these functions only, so a model is described once.
@@ -152,5 +155,11 @@ def fit_in_one_pass(model: nn.Module, batches: Iterable[Any]) -> bool:
     return True
 
 
+def export_refusal(model: nn.Module) -> str | None:
+    """The reason the model declares for not being exportable, or None."""
+    reason = getattr(unwrap(model), "not_exportable", None)
+    return str(reason) if reason else None
+
+
 __all__ = ["unwrap", "head", "backbone", "freeze_backbone", "features", "input_config", "fitted_in_one_pass",
-           "fit_in_one_pass"]
+           "fit_in_one_pass", "export_refusal"]

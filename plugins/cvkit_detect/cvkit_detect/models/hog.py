@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 class HogSvm(nn.Module):
     fitted_in_one_pass = True  # cvkit.model protocol: fit(batches) instead of gradient descent
+    not_exportable = ("its forward pass computes HOG features with OpenCV and slides windows in Python, which an "
+                      "ONNX or TorchScript graph cannot hold; run the checkpoint itself with `cvkit predict`")
 
     def __init__(self, num_classes: int, mean: Any, std: Any, window: int = 32, context: float = 1.25,
                  levels: int = 8, C: float = 0.01, negatives_per_image: int = 12, mine_images: int = 400,

@@ -21,6 +21,7 @@ from cvkit_detect.models.hog_common import to_uint8
 
 class HogPeople(nn.Module):
     fitted_in_one_pass = True  # cvkit.model protocol: fit(batches) (OpenCV's detector: nothing to learn)
+    not_exportable = "it runs OpenCV's HOG people detector, which an ONNX or TorchScript graph cannot hold"
 
     def __init__(self, person_index: int, mean: Any, std: Any, scale: float = 1.05, hit_threshold: float = 0.0,
                  nms_iou: float = 0.45) -> None:
