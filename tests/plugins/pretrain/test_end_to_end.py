@@ -94,3 +94,17 @@ def test_visualize_interpolate(data: Path, tmp_path: Path) -> None:
     wrong = cvkit("visualize", "interpolate", "--weights", str(checkpoint(data, "rotation", tmp_path / "r.pt")),
                   *images, "--out", str(tmp_path / "w"))
     assert wrong.returncode != 0 and "autoencoder" in wrong.stderr
+
+
+def test_patch_neighbors_retrieves_the_query_itself_first(data: Path, tmp_path: Path) -> None:
+    from cvkit.task import VisualizeRequest
+    from cvkit_pretrain.scripts import patch_neighbors
+
+    ckpt = checkpoint(data, "relpos", tmp_path / "relpos.pt")
+    request = VisualizeRequest("patch-neighbors", tmp_path / "v", weights=ckpt, data=f"imagefolder:{data}",
+                               split="train", limit=3, options={"k": "2"}, device="cpu")
+    png, sidecar = patch_neighbors(request)
+    doc = json.loads(sidecar.read_text())
+    assert png.is_file() and len(doc["queries"]) == 3
+    # queries come from the searched images here, so each one's best match is its own patch (cosine 1)
+    assert all(row[0] == pytest.approx(1.0, abs=1e-4) for row in doc["similarity"])
