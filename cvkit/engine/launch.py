@@ -50,8 +50,16 @@ def _worker(cfg: TrainConfig, explicit: set[str]) -> dict[str, str]:
 
 
 def launch(cfg: TrainConfig, explicit: set[str]) -> None:
+    import os
+
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
+    if os.environ.get("TORCHELASTIC_RUN_ID") or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        from cvkit.errors import UsageError
+
+        raise UsageError(f"--devices {cfg.devices} cannot be used inside torchrun (or another launcher that sets "
+                         "WORLD_SIZE): torchrun already started this process; set the processes per node with "
+                         "torchrun's --nproc-per-node and drop --devices")
     n = cfg.devices
     config = LaunchConfig(
         min_nodes=1, max_nodes=1, nproc_per_node=n, run_id=uuid.uuid4().hex[:8], rdzv_backend="c10d",
