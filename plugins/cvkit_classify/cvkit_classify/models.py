@@ -16,7 +16,7 @@ from torch import nn
 from cvkit.errors import CvkitError, UsageError
 
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
-OWN_MODELS = ("knn", "softmax", "svm", "mlp", "sample-cnn", "sample-cnn-gap")
+OWN_MODELS = ("knn", "softmax", "svm", "mlp", "sample-cnn", "sample-cnn-gap", "sift-bow", "vit-tiny")
 
 
 def init_weights(model: nn.Module) -> nn.Module:
@@ -134,6 +134,11 @@ def build(name: str, num_classes: int, img_size: int, args: dict[str, Any], pret
     """Build ``name``: one of OWN_MODELS or a torchvision classification model name."""
     args = {k: v for k, v in args.items() if k not in ("augment",)}
     pixels = 3 * img_size * img_size
+    if name == "vit-tiny":
+        from cvkit_classify.vit import vit_tiny
+
+        _no_pretrained(name, pretrained)
+        return vit_tiny(num_classes, img_size, **args)
     if name in ("softmax", "svm"):
         _no_pretrained(name, pretrained)
         return Linear(pixels, num_classes, "cross_entropy" if name == "softmax" else "hinge")
@@ -151,6 +156,10 @@ def build(name: str, num_classes: int, img_size: int, args: dict[str, Any], pret
             _strip_head(backbone)
             backbone.eval().requires_grad_(False)
         return KNN(num_classes, backbone=backbone, **args)
+    if name == "sift-bow":
+        from cvkit_classify.bow import build_sift_bow
+
+        return build_sift_bow(num_classes, args, pretrained)
     return torchvision_model(name, num_classes, img_size, args, pretrained)
 
 
