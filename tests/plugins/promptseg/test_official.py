@@ -86,3 +86,44 @@ def test_decode_equals_segment_anything(official):
                 ref_m, ref_q = official.mask_decoder.predict_masks(emb, pe.get_dense_pe(), sparse, dense)
                 torch.testing.assert_close(got_m, ref_m, rtol=0, atol=1e-5)
                 torch.testing.assert_close(got_q, ref_q, rtol=0, atol=1e-6)
+
+
+class _CheapEncoder(torch.nn.Module):
+    """Stands in for the ViT (18 s per image on CPU): a fixed random projection to SAM's 256 x 64 x 64 embedding."""
+
+    img_size = 1024
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = torch.nn.functional.adaptive_avg_pool2d(x, 64)
+        return pooled.repeat(1, 86, 1, 1)[:, :256]
+
+
+def test_official_glue_predict_and_simulate(official, task, tmp_path):
+    """Prompts and the click simulation run on the official model's 1024-px frame and 256-px logits, masks come
+    back at the original size (the ViT replaced by a cheap stand-in to keep this fast)."""
+    from cvkit.data import load_split
+    from cvkit.task import Batch, ModelConfig, PredictOptions
+    from cvkit.vision.masks import decode_rle
+    from cvkit.vision.shapes import write_shapes
+    from cvkit_promptseg.models.official import SAM_MEAN, SAM_STD
+
+    data = write_shapes(tmp_path / "d", 1, 0, fmt="coco", image_size=64, val_size=1)
+    raw = load_split(task, f"coco:{data}", "val")
+
+    cfg = ModelConfig("sam_vit_b", 1024, {}, SAM_MEAN, SAM_STD)
+    encoder = official.image_encoder
+    official.image_encoder = _CheapEncoder()
+    try:
+        ds = task.dataset(raw, cfg, train=False)
+        batch = task.collate([ds[0]])
+        assert batch.inputs.shape == (1, 3, 1024, 1024)
+        with torch.no_grad():
+            sim = task.predict_step(official, batch)[0]
+            plain = Batch(batch.inputs, None, [0], batch.meta)
+            pred = task.predict_step(official, plain, PredictOptions(extra={"point": "20,30", "box": "2,2,40,40"}))
+    finally:
+        official.image_encoder = encoder
+    assert len(sim["objects"]) == len(raw.targets[0]["objects"])
+    assert decode_rle(sim["objects"][0]["masks"][-1]).shape == (64, 64)
+    (p,) = pred[0]["prompts"]
+    assert p["box"] == [2, 2, 40, 40] and decode_rle(p["masks"][0]["rle"]).shape == (64, 64)
