@@ -28,7 +28,7 @@ def _reorder(state: tuple[torch.Tensor, ...], index: torch.Tensor) -> tuple[torc
 def sample(model, images: torch.Tensor, max_len: int = 20, temperature: float = 0.0, top_k: int = 0,
            generator: torch.Generator | None = None) -> list[Decoded]:
     """Greedy decoding (``temperature`` 0) or sampling from ``softmax(logits / temperature)``, restricted to the
-    ``top_k`` most likely words when ``top_k`` > 0."""
+    ``top_k`` most likely words when ``top_k`` > 0; at most ``max_len`` words."""
     vocab = Vocabulary(model.vocab)
     memory = model.encode(images)
     state = model.init_state(memory)
@@ -58,7 +58,7 @@ def sample(model, images: torch.Tensor, max_len: int = 20, temperature: float = 
     seqs = torch.stack(out, 1).tolist()
     result = []
     for i, seq in enumerate(seqs):
-        n = seq.index(vocab.end) if vocab.end in seq else len(seq)
+        n = min(seq.index(vocab.end) if vocab.end in seq else len(seq), max_len)
         a = torch.stack([x[i] for x in attn[:n]]) if attn and attn[0] is not None and n else None
         result.append(Decoded(seq[:n], float(scores[i]), a))
     return result

@@ -76,7 +76,7 @@ class SoftAttention(CaptionModel):
     gated context vector that enters the LSTM beside the previous word; ``step`` returns the weights."""
 
     def __init__(self, encoder: GridEncoder, vocab: list[str], grid_cells: int, embed: int = 128,
-                 hidden: int = 256, attention: int = 128, dropout: float = 0.2) -> None:
+                 hidden: int = 256, attention: int = 64, dropout: float = 0.2) -> None:
         super().__init__(encoder, vocab, embed, dropout)
         c = encoder.out_channels
         self.pos = nn.Parameter(torch.randn(grid_cells, c) * 0.02)
@@ -88,17 +88,21 @@ class SoftAttention(CaptionModel):
         self.out = nn.Linear(hidden + c, len(vocab))
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, N, C + A)``: the grid cells with positions, and their attention keys (computed once per image)."""
         grid = self.encoder(images).flatten(2).transpose(1, 2)  # (B, N, C)
-        return grid + self.pos[: grid.shape[1]]
+        grid = grid + self.pos[: grid.shape[1]]
+        return torch.cat([grid, self.feat_att(grid)], 2)
 
     def init_state(self, memory: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        mean = memory.mean(1)
-        return torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean)), self.feat_att(memory)
+        mean = memory[:, :, : self.gate.out_features].mean(1)
+        return torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean))
 
     def step(self, memory: torch.Tensor, state: tuple[torch.Tensor, ...], tokens: torch.Tensor
              ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...], torch.Tensor]:
-        h, c, keys = state
+        h, c = state
+        c_dim = self.gate.out_features
+        memory, keys = memory[:, :, :c_dim], memory[:, :, c_dim:]
         alpha = self.score(torch.tanh(keys + self.hid_att(h)[:, None])).squeeze(2).softmax(1)  # (B, N)
         context = (alpha[:, :, None] * memory).sum(1) * torch.sigmoid(self.gate(h))
         h, c = self.cell(torch.cat([self.drop(self.embed(tokens)), context], 1), (h, c))
-        return self.out(self.drop(torch.cat([h, context], 1))), (h, c, keys), alpha
+        return self.out(self.drop(torch.cat([h, context], 1))), (h, c), alpha
