@@ -29,7 +29,7 @@ def overlay(image: np.ndarray, mask: np.ndarray, c: tuple[int, int, int]) -> np.
     return out
 
 
-def _marks(out: np.ndarray, points: list[list[float]], box: list[float] | None, c: tuple[int, int, int]) -> None:
+def marks(out: np.ndarray, points: list[list[float]], box: list[float] | None, c: tuple[int, int, int]) -> None:
     r = max(3, round(min(out.shape[:2]) / 80))
     for x, y, lab in points:
         centre = (round(x), round(y))
@@ -51,7 +51,7 @@ def draw_prediction(image: np.ndarray, pred: dict[str, Any]) -> np.ndarray:
     if "objects" in pred:
         for k, o in enumerate(pred["objects"]):
             out = overlay(out, decode_rle(o["masks"][-1]), colour(k))
-            _marks(out, o["clicks"], None, colour(k))
+            marks(out, o["clicks"], None, colour(k))
         return out
     prompts = pred.get("prompts") or []
     if any(len(p["masks"]) > 1 for p in prompts):  # multimask: one panel per output
@@ -61,14 +61,14 @@ def draw_prediction(image: np.ndarray, pred: dict[str, Any]) -> np.ndarray:
             for k, p in enumerate(prompts):
                 m = p["masks"][min(t, len(p["masks"]) - 1)]
                 panel = overlay(panel, decode_rle(m["rle"]), colour(k))
-                _marks(panel, p["points"], p["box"], colour(k))
+                marks(panel, p["points"], p["box"], colour(k))
                 cv2.putText(panel, f"{m['score']:.2f}", (4, 14 + 14 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour(k), 1,
                             cv2.LINE_AA)
             panels.append(panel)
         return np.concatenate(panels, 1)
     for k, p in enumerate(prompts):
         out = overlay(out, decode_rle(p["masks"][p["best"]]["rle"]), colour(k))
-        _marks(out, p["points"], p["box"], colour(k))
+        marks(out, p["points"], p["box"], colour(k))
     return out
 
 

@@ -17,7 +17,46 @@ import pytest
 
 from tests.conftest import cvkit
 
-EPOCHS = os.environ.get("CVKIT_PROMPTSEG_BENCH_EPOCHS", "2")
+EPOCHS = os.environ.get("CVKIT_PROMPTSEG_BENCH_EPOCHS", "1")
+
+
+def pictures(weights: Path, data: str, out: Path, count: int = 6) -> Path:
+    """One row per validation image: ground truth, then the masks after 1 and 3 simulated clicks (clicks drawn,
+    green foreground / red background), then the box prompt's masks."""
+    import cv2
+    import torch
+
+    from cvkit.checkpoint import load_model
+    from cvkit.data import load_split
+    from cvkit.vision.masks import decode_rle
+    from cvkit_promptseg import draw
+
+    task, model, ckpt = load_model(weights, "cpu")
+    raw = load_split(task, data, "val")
+    ds = task.dataset(raw, ckpt.model, train=False)
+    rows = []
+    for i in range(min(count, len(ds))):
+        batch = task.collate([ds[i]])
+        with torch.no_grad():
+            (pred,) = task.predict_step(model, batch)
+        image = task.picture(raw.sources[i], raw.info)
+        panels = [draw.draw_target(image, raw.targets[i])]
+        for k in (0, 2):
+            p = image.copy()
+            for j, o in enumerate(pred["objects"]):
+                p = draw.overlay(p, decode_rle(o["masks"][k]), draw.colour(j))
+                draw.marks(p, o["clicks"][: k + 1], None, draw.colour(j))
+            panels.append(p)
+        p = image.copy()
+        for j, o in enumerate(pred["objects"]):
+            p = draw.overlay(p, decode_rle(o["box_mask"]), draw.colour(j))
+            draw.marks(p, [], o["box"], draw.colour(j))
+        panels.append(p)
+        rows.append(np.concatenate(panels, 1))
+    sheet = np.concatenate(rows, 0)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    return out
 
 
 @pytest.mark.bench
@@ -33,6 +72,8 @@ def test_sam_tiny_goal(tmp_path):
     one, three, box = final["val_miou_1click"], final["val_miou_3click"], final["val_miou_box"]
     print(f"\nsam-tiny: 1-click {one:.3f}  2-click {final['val_miou_2click']:.3f}  3-click {three:.3f}  "
           f"box {box:.3f}  {minutes:.1f} min ({EPOCHS} epochs; load {os.getloadavg()[0]:.1f})")
+    sheet = pictures(tmp_path / "run" / "best.pt", f"coco:{tmp_path / 'shapes'}", tmp_path / "promptseg.png")
+    print(f"pictures: {sheet}")
     assert one >= 0.80 and box >= 0.82 and three >= one + 0.05 and minutes <= 10
 
 
