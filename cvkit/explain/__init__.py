@@ -33,6 +33,7 @@ class-model     target=None (first max_classes=10 classes), iterations=200, lr=0
 dream           layer: middle Conv2d (middle hidden Linear without convs); octaves=3, octave_scale=1.4,
                 iterations=10 (per octave), lr=0.05, jitter=max(1, img_size // 16), grey=False, seed=0
 inversion       layer: middle Conv2d (as dream); iterations=200, lr=0.05 (Adam), tv=0.05, grey=False, seed=0
+attention       ViT attention rollout (nn.MultiheadAttention layers); head_fusion=mean, discard_ratio=0.0
 ==============  ==========================================================================================
 
 Every per-input kind also reads ``count`` (4) and ``query_split`` ("val") when no SOURCE is given.
@@ -44,7 +45,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from cvkit.explain import activations, adversarial, cam, embed, filters, occlusion, saliency, synthesis
+from cvkit.explain import activations, adversarial, attention, cam, embed, filters, occlusion, saliency, synthesis
 from cvkit.explain.context import ExplainContext, SplitLoader
 from cvkit.explain.layers import list_layers
 
@@ -61,6 +62,7 @@ KINDS: dict[str, Callable[[ExplainContext], list[Path]]] = {
     "class-model": synthesis.run_class_model,
     "dream": synthesis.run_dream,
     "inversion": synthesis.run_inversion,
+    "attention": attention.run,
 }
 
 __all__ = ["KINDS", "ExplainContext", "SplitLoader", "list_layers"]
