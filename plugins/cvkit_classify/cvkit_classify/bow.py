@@ -36,6 +36,8 @@ FITTED = ("centers", "weight", "bias", "support", "dual", "gamma")
 
 class SiftBow(nn.Module):
     fitted_in_one_pass = True  # cvkit.model protocol: fit(batches) instead of gradient descent
+    not_exportable = ("dense SIFT (OpenCV) and the visual-word histogram (numpy) run outside the torch graph; "
+                      "use the checkpoint with `cvkit predict`")
     default_cfg = {"mean": IMAGENET_MEAN, "std": IMAGENET_STD}
 
     def __init__(self, num_classes: int, vocab: int = 256, size: int = 64, step: int = 4, patch: int = 16,
@@ -176,8 +178,7 @@ class SiftBow(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
-            raise CvkitError("sift-bow cannot be exported: dense SIFT (OpenCV) and the visual-word histogram "
-                             "(numpy) run outside the torch graph; use the checkpoint with `cvkit predict`")
+            raise CvkitError(f"sift-bow cannot be exported: {self.not_exportable}")
         if self.centers.numel() == 0:
             raise CvkitError("the sift-bow model has not been fitted (train it with "
                              "`cvkit train classify --model sift-bow`)")

@@ -10,5 +10,6 @@ spec = TaskSpec(
     dataset_formats=("voc", "coco", "csv"),
     builtin_datasets=("shapes",),
     default_data="builtin:shapes",
+    metrics=("voc07", "voc"),
     extra_models="every torchvision classification model by name (resnet18, mobilenet_v3_small, ...)",
 )

@@ -107,3 +107,10 @@ def test_unfitted_and_bad_arguments() -> None:
         build_sift_bow(10, {"k": 3}, False)
     with pytest.raises(UsageError, match="--pretrained"):
         build_sift_bow(10, {}, True)
+
+
+def test_export_refusal_is_declared() -> None:
+    from cvkit.model import export_refusal
+
+    reason = export_refusal(build_sift_bow(10, {}, False))
+    assert reason is not None and "outside the torch graph" in reason
