@@ -86,9 +86,7 @@ class PromptSegTask(Task):
     def example_input(self, model: nn.Module, input_size: tuple[int, ...]) -> Any:
         """The image, two prompts of two points, their previous-mask logits and has-mask flags (export, counting)."""
         if models.is_official(model):
-            raise CvkitError("official Segment Anything checkpoints are not exported by cvkit (use Meta's "
-                             "scripts/export_onnx_model.py from the segment-anything repository for its decoder); "
-                             "the from-scratch sam-tiny exports with its prompts as inputs")
+            raise CvkitError(model.not_exportable)
         return model.example_inputs(prompts=2, points=2)
 
     # -------------------------------------------------------- train / eval

@@ -79,6 +79,9 @@ class OfficialSam(nn.Module):
     predicted IoUs. Box corners are points labelled 2 / 3; a prompt without a box gets SAM's padding point."""
 
     official = True
+    not_exportable = ("official Segment Anything checkpoints are not exported by cvkit (Meta's "
+                      "scripts/export_onnx_model.py exports their decoder); sam-tiny exports with its prompts as "
+                      "inputs")
 
     def __init__(self, kind: str) -> None:
         super().__init__()
