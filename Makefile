@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.14.1 torchvision==0.29.1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup test lint demo bench completions clean
+.PHONY: setup test lint demo bench bench-gpu completions wheels clean
 
 setup: $(STAMP)
 
@@ -28,6 +28,14 @@ test: lint
 bench: setup
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python -m pytest -q -m bench -p no:cacheprovider -s tests
+
+# The prepared GPU benchmark (one CUDA GPU, under 8 minutes); writes benchmarks/gpu-table.md.
+bench-gpu: setup
+	$(BIN)/python benchmarks/gpu.py --out benchmarks/gpu-table.md
+
+# Wheels of the core and of every first-party plugin into dist/: `pip install --find-links dist "cvkit[all]"`.
+wheels: setup
+	$(BIN)/python -m pip wheel -q --no-deps -w dist . $(PLUGINS)
 
 demo: setup
 	bash scripts/demo.sh
