@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from cvkit.io.images import read_image
-from cvkit.task import DatasetInfo, ModelConfig, RawSplit, TaskDataset
+from cvkit.task import AnnotatedDataset, DatasetInfo, ModelConfig, RawSplit
 from cvkit_pose import heatmaps, transforms
 from cvkit_pose.skeleton import flip_index
 from cvkit_pose.target import scorable, select
@@ -44,25 +44,13 @@ def _read(source: str) -> np.ndarray:
     return read_image(source).permute(1, 2, 0).numpy()
 
 
-class PoseDataset(TaskDataset):
-    """Shared plumbing: sources, raw targets (or None when predicting), annotation files."""
+class PoseDataset(AnnotatedDataset):
+    """Shared plumbing (the core's sources / raw targets bookkeeping) plus the model configuration."""
 
     def __init__(self, info: DatasetInfo, sources: list[str], targets: list[Any] | None, model: ModelConfig,
                  files: list[Path] | None = None) -> None:
-        self.info, self.sources, self.targets, self.model = info, sources, targets, model
-        self._files = files or []
-
-    def __len__(self) -> int:
-        return len(self.sources)
-
-    def source(self, index: int) -> str:
-        return self.sources[index]
-
-    def target(self, index: int) -> Any:
-        return None if self.targets is None else self.targets[index]
-
-    def files(self) -> list[Path]:
-        return list(self._files) + [Path(s) for s in self.sources]
+        super().__init__(info, sources, targets, files)
+        self.model = model
 
 
 class PersonCrops(PoseDataset):

@@ -28,6 +28,7 @@ from cvkit.task import (
     RawSplit,
     Task,
 )
+from cvkit.vision.backmap import boxes_to_original, keypoints_to_original
 from cvkit_pose import draw, heatmaps, models, records, transforms
 from cvkit_pose.data import ImageCrops, PersonCrops, PoseDataset, WholeImages
 from cvkit_pose.datasets import BUILTINS, FORMATS
@@ -168,14 +169,10 @@ class PoseTask(Task):
     def _rcnn_predict(self, model: nn.Module, batch: Batch) -> list[dict[str, Any]]:
         preds = []
         for det, meta in zip(model(batch.inputs), batch.meta, strict=True):
-            h, w = meta["orig_size"]
-            ih, iw = meta["input_size"]
-            sx, sy = w / iw, h / ih
-            kp = det["keypoints"].detach().float().cpu().numpy().copy()
-            kp[..., 0] = (kp[..., 0] + 0.5) * sx - 0.5
-            kp[..., 1] = (kp[..., 1] + 0.5) * sy - 0.5
+            kp = keypoints_to_original(det["keypoints"].detach().float().cpu().numpy(), meta["input_size"],
+                                       meta["orig_size"])
             kp[..., 2] = torch.sigmoid(det["keypoints_scores"].detach().float().cpu()).numpy()
-            boxes = det["boxes"].detach().float().cpu().numpy() * [sx, sy, sx, sy]
+            boxes = boxes_to_original(det["boxes"], meta["input_size"], meta["orig_size"]).numpy().astype(np.float64)
             preds.append({"keypoints": kp, "boxes": boxes, "scores": det["scores"].detach().float().cpu().numpy()})
         return preds
 

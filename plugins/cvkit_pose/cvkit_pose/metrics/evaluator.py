@@ -132,7 +132,7 @@ class PoseEvaluator(Evaluator):
         sigmas = self.info.extra.get("sigmas") or sigmas_for(len(names))
         if len(sigmas) != len(names):
             raise CvkitError(f"{self.info.spec}: {len(sigmas)} OKS sigmas for {len(names)} keypoints")
-        stats, _ = oks.oks_evaluate(oks.gt_dataset(targets, cat, names), results, sigmas)
+        stats = oks.oks_evaluate(oks.ground_truth(targets, cat, names), results, sigmas)
         self._details = {"sigmas": [float(s) for s in sigmas], "predicted_people": len(results),
                          "annotated_people": int(sum(int(scorable(t).sum()) for t in targets))}
         return stats
