@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cvkit.errors import BadInput
 from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.vision.coco import is_coco, load_coco
 from cvkit_segment.datasets.target import coco_target
@@ -42,6 +43,9 @@ class CocoSegFormat(DatasetFormat):
     def load(self, path: Path, split: str, options: dict[str, Any]) -> RawSplit:
         aset = load_coco(path, split, images=options.get("images"), skip_bad=bool(options.get("skip_bad")))
         ann = aset.files[0]
+        if not self.voc_classes and len(aset.classes) > 254:  # uint8 label maps: background + 254 classes, 255 void
+            raise BadInput(ann, f"{len(aset.classes):,} categories: semantic label maps hold at most 254 (plus "
+                           "background); use coco-voc:PATH or a file with fewer categories", where="categories")
         if self.voc_classes:
             voc_index = {c: i for i, c in enumerate(VOC_CLASSES)}
             index = {k: voc_index[COCO_TO_VOC[c]] for k, c in enumerate(aset.classes) if c in COCO_TO_VOC}
