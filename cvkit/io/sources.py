@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import sys
 from collections.abc import Iterable, Iterator
 
 from cvkit.io.imagesize import IMAGE_EXTENSIONS
-from cvkit.io.walk import iter_files
+from cvkit.io.walk import glob_files, iter_files
 
 
 def expand_sources(args: Iterable[str], extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> Iterator[str]:
@@ -26,7 +25,7 @@ def expand_sources(args: Iterable[str], extensions: tuple[str, ...] = IMAGE_EXTE
         elif os.path.isdir(arg):
             yield from _walk(arg, extensions)
         elif any(ch in arg for ch in "*?[") and not os.path.exists(arg):
-            for match in sorted(glob.glob(arg, recursive=True)):
+            for match in glob_files(arg):  # ** without following link loops
                 if os.path.isdir(match):
                     yield from _walk(match, extensions)
                 else:

@@ -10,6 +10,7 @@ Each link that is not followed is named in a warning (the first few of a walk, t
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -88,6 +89,51 @@ def iter_files(root: str | Path, extensions: Iterable[str] | None = None, follow
     yield from visit(root)
     if not quiet and len(skipped) > _NAMED:
         warn(f"{root}: {len(skipped) - _NAMED} more link(s) not followed")
+
+
+def glob_files(pattern: str) -> list[str]:
+    """``glob.glob(pattern, recursive=True)`` without following link loops: a pattern with ``**`` is matched
+    against :func:`iter_files` of the folder before its first wildcard (hidden names left out, as glob does);
+    other patterns go to :mod:`glob`, which does not recurse. Sorted."""
+    import glob
+
+    if "**" not in pattern:
+        return sorted(glob.glob(pattern))
+    parts = pattern.split(os.sep)
+    fixed = next(i for i, part in enumerate(parts) if any(ch in part for ch in "*?["))
+    base = os.sep.join(parts[:fixed]) or ("/" if pattern.startswith(os.sep) else ".")
+    regex = re.compile(_translate(pattern), re.DOTALL)
+    found = iter_files(base, skip_hidden=True)
+    if not fixed and base == ".":
+        found = (p[2:] for p in found)  # "./a/x.png" -> "a/x.png", as glob writes it
+    return sorted(p for p in found if regex.fullmatch(p))
+
+
+def _translate(pattern: str) -> str:
+    """A glob pattern as a regular expression: ``**/`` any folders (or none), ``*`` and ``?`` within a name."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append(r"(?:[^/]*/)*")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(r".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append(r"[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append(r"[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 2:]:
+            end = pattern.index("]", i + 2)
+            body = pattern[i + 1:end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return "".join(out)
 
 
 def _within(path: str, folder: str) -> bool:

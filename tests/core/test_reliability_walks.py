@@ -83,3 +83,10 @@ def test_video_sources_do_not_follow_loops(tmp_path: Path) -> None:
     (root / "sub" / "clip.mp4").write_bytes(b"\0")
     os.symlink("..", root / "sub" / "up")
     assert list(expand_sources([str(root)], (".mp4",))) == [str(root / "sub" / "clip.mp4")]
+
+
+def test_recursive_globs_do_not_follow_loops(looped: Path) -> None:
+    found = list(expand_sources([str(looped / "**" / "*.png")]))
+    assert len(found) == 6 and len({os.path.realpath(p) for p in found}) == 6
+    assert list(expand_sources([str(looped / "train" / "[01]" / "*.png")])) == [
+        str(looped / "train" / c / f"{k}.png") for c in "01" for k in range(2)]
