@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import fcntl
+import glob
 import json
 import os
 import sys
@@ -15,6 +17,27 @@ from typing import IO, Any
 
 from cvkit.errors import PipeClosed, UsageError
 from cvkit.io.atomic import disk_error, mkstemp_beside
+
+
+def remove_orphans(path: Path) -> list[str]:
+    """Remove the temporaries of earlier writers of ``path`` that were killed (``kill -9``) before renaming them:
+    ``.NAME.*.tmp`` files beside it that no live writer holds locked."""
+    removed = []
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            fd = os.open(tmp, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a live writer's
+        finally:
+            os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+            removed.append(tmp.name)
+    return removed
 
 
 class Writer:
@@ -27,7 +50,9 @@ class Writer:
             path = Path(output)
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, self._tmp = mkstemp_beside(path)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # "in use": a later run leaves this temporary alone
             self.fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
+            remove_orphans(path)
 
     def write(self, record: dict[str, Any], rows: list[dict[str, Any]], coco: list[dict[str, Any]]) -> None:
         try:

@@ -36,3 +36,22 @@ def test_sigterm_to_predict_exits_143_with_nothing_partial(digits_run: Path, tmp
     assert proc.returncode == 143, err[-2000:]
     assert [ln for ln in err.splitlines() if ln.startswith("error:")] == ["error: terminated (SIGTERM)"]
     assert sorted(p.name for p in out.parent.iterdir()) == []
+
+
+def test_orphan_temporaries_of_a_killed_predict_are_removed_by_the_next_one(tmp_path: Path) -> None:
+    from cvkit.io.writers import make_writer
+
+    out = tmp_path / "preds.jsonl"
+    orphan = tmp_path / ".preds.jsonl.k1ll3d_9.tmp"  # left by kill -9
+    orphan.write_text('{"source": "partial"')
+    other = tmp_path / ".other.jsonl.abc.tmp"  # another output's: not ours to remove
+    other.write_text("x")
+    live = make_writer("jsonl", str(out))  # a writer still running keeps its temporary
+    second = make_writer("jsonl", str(out))
+    temporaries = sorted(p.name for p in tmp_path.glob(".preds.jsonl.*.tmp"))
+    assert orphan.name not in temporaries and len(temporaries) == 2
+    assert other.exists()
+    second.write({"source": "a"}, [], [])
+    second.close()
+    live.close(ok=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.jsonl.abc.tmp", "preds.jsonl"]
