@@ -48,6 +48,17 @@ def check_pixels(path: str | Path, data: bytes) -> None:
             raise BadInput(path, f"refused before decoding: {reason}")
 
 
+def check_image_file(path: str | Path, head: int = 1 << 20) -> None:
+    """:func:`check_pixels` for a file another decoder will read (Pillow, OpenCV): only its first ``head`` bytes
+    are read (enough for the frame header after large EXIF/ICC segments)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(head)
+    except OSError:
+        return  # the decoder reports the missing or unreadable file in its own words
+    check_pixels(path, data)
+
+
 def _jpeg(data: bytes) -> tuple[int, int] | None:
     i = 2
     n = len(data)

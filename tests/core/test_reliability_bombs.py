@@ -85,3 +85,15 @@ def test_predict_max_pixels_gives_one_error_line_naming_the_file(digits_run: Pat
     assert len(errors) == 1 and "Traceback" not in proc.stderr
     ok = cvkit("predict", "--weights", str(digits_run / "best.pt"), str(img))
     assert ok.returncode == 0, ok.stderr
+
+
+def test_check_image_file_reads_only_the_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cvkit.io.imagesize import check_image_file
+
+    bomb = tmp_path / "label.png"
+    bomb.write_bytes(_png_header(40000, 40000))
+    with pytest.raises(BadInput, match=r"label\.png: refused before decoding"):
+        check_image_file(bomb)
+    monkeypatch.setenv("CVKIT_MAX_PIXELS", "0")
+    check_image_file(bomb)  # no limit: nothing raised
+    check_image_file(tmp_path / "missing.png")  # left to the decoder
