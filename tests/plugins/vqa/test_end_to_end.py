@@ -1,0 +1,117 @@
+"""VQA end to end on a tiny scenes set: train one epoch through the CLI, predict from IMAGE<TAB>QUESTION lines,
+score predict's JSONL and the official results file with ``eval --predictions`` to the same numbers; models,
+ablations and bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from cvkit.engine.evaluate_cli import run_eval
+from cvkit.engine.predict_cli import run_predict
+from cvkit.errors import BadInput
+from cvkit.plugin import get_task
+from cvkit.task import ModelConfig
+from cvkit.vision.scenes import QUESTION_TYPES
+from cvkit_vqa.datasets.scenes import ScenesBuiltin
+from tests.conftest import cvkit
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("vqadata") / "scenes"
+    ScenesBuiltin().write(out, "vqa2", 30, 0)
+    return out
+
+
+@pytest.fixture(scope="module")
+def run(scenes, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("vqarun") / "run"
+    cvkit("train", "vqa", "--data", f"vqa2:{scenes}", "--epochs", "1", "--batch-size", "16", "--out", str(out),
+          check=True)
+    return out
+
+
+def test_scenes_in_vqa_v2_layout(scenes):
+    qs = json.loads((scenes / "v2_OpenEnded_mscoco_val2014_questions.json").read_text())["questions"]
+    anns = json.loads((scenes / "v2_mscoco_val2014_annotations.json").read_text())["annotations"]
+    assert [q["question_id"] for q in qs] == [a["question_id"] for a in anns]
+    assert all(len(a["answers"]) == 10 and a["question_type"] in QUESTION_TYPES for a in anns)
+    assert (scenes / "val2014" / f"COCO_val2014_{qs[0]['image_id']:012d}.jpg").is_file()
+
+
+def test_train_predict_eval_round_trip(run, scenes, tmp_path, monkeypatch):
+    summary = json.loads((run / "summary.json").read_text())
+    assert {"val_accuracy", "val_type_exist", "val_answer_yes_no"} <= set(summary["final"])
+    direct = run_eval(None, run / "best.pt", None, "val", None, None)
+    qs = json.loads((scenes / "v2_OpenEnded_mscoco_val2014_questions.json").read_text())["questions"]
+    assert direct["num_samples"] == len(qs)
+    lines = [f"{scenes}/val2014/COCO_val2014_{q['image_id']:012d}.jpg\t{q['question']}\t{q['question_id']}"
+             for q in qs]
+    jsonl, official = tmp_path / "p.jsonl", tmp_path / "results.json"
+    for fmt, out in (("jsonl", jsonl), ("coco", official)):  # questions end in "?": lines come on stdin
+        monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+        run_predict("vqa", run / "best.pt", ["-"], fmt, str(out), None, 8, None, "torch", "cpu", 0, None)
+    records = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert [r["question_id"] for r in records] == [q["question_id"] for q in qs]
+    assert all(r["answer"] == r["topk"][0]["answer"] for r in records)
+    results = json.loads(official.read_text())
+    assert results[0] == {"question_id": qs[0]["question_id"], "answer": records[0]["answer"]}
+    for path in (jsonl, official):
+        scored = run_eval("vqa", None, f"vqa2:{scenes}", "val", None, path)
+        assert scored["metrics"] == direct["metrics"]
+    assert run_eval("vqa", None, f"vqa2:{scenes}", "val", "official-2017", official)["metrics"]["accuracy"] \
+        == pytest.approx(direct["metrics"]["accuracy"])  # plain lower-case answers: both versions agree
+
+
+def test_a_question_is_needed_to_predict(run, scenes, tmp_path):
+    image = str(next((scenes / "val2014").glob("*.jpg")))
+    out = tmp_path / "p.jsonl"
+    stats = run_predict("vqa", run / "best.pt", [image], "jsonl", str(out), None, 1, None, "torch", "cpu", 0, None)
+    assert stats.errors == 1 and "no question" in out.read_text()
+
+
+@pytest.mark.parametrize("name,args", [("ibowimg", {}), ("lstm-fusion", {"fusion": "concat"}),
+                                       ("attention", {"layers": 2}), ("attention", {"use_image": False}),
+                                       ("lstm-fusion", {"use_question": False})])
+def test_models_train_a_step(scenes, name, args):
+    from cvkit.data import load_split
+
+    task = get_task("vqa")
+    raw = load_split(task, f"vqa2:{scenes}", "train")
+    cfg = ModelConfig(name, 64, args, task.mean, task.std)
+    model = task.build_model(cfg, raw.info)
+    ds = task.dataset(raw, cfg, train=True)
+    batch = task.collate([ds[i] for i in range(8)])
+    torch.manual_seed(0)
+    loss = task.train_step(model, batch)["loss"]
+    loss.backward()
+    assert torch.isfinite(loss) and loss > 0
+    model.eval()
+    with torch.no_grad():
+        preds = task.predict_step(model, batch)
+    assert all(p["answer"] in model.answers for p in preds)
+    if args.get("use_image") is False:  # question only: the answer cannot depend on the image
+        same_q = task.collate([{**ds[0], "image": ds[k]["image"]} for k in range(4)])
+        with torch.no_grad():
+            logits = task._logits(model, same_q)
+        assert torch.allclose(logits, logits[:1].expand_as(logits))
+
+
+def test_bad_annotations_are_named(scenes, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for f in scenes.glob("*.json"):
+        (bad / f.name).write_text(f.read_text())
+    ann = bad / "v2_mscoco_val2014_annotations.json"
+    doc = json.loads(ann.read_text())
+    doc["annotations"][1]["answers"] = "yes"
+    ann.write_text(json.dumps(doc))
+    fmt = get_task("vqa").formats()["vqa2"]
+    with pytest.raises(BadInput, match=r"v2_mscoco_val2014_annotations.json.*annotations\[1\]"):
+        fmt.load(bad, "val", {})
+    assert fmt.load(bad, "val", {"skip_bad": True}).skipped == 2  # the entry, and its question left unanswered
