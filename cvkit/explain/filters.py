@@ -4,6 +4,10 @@ The first Conv2d (or a ``--layer`` conv with 1 or 3 input channels) is drawn as 
 filter. A deeper conv is drawn per channel: one row per output filter, one grey tile per input channel.
 A model without convolutions shows its first Linear layer's rows as images (the templates of a linear
 classifier or the first layer of an MLP), when that layer reads the image's pixels.
+
+A video model's 3D convolution (``(out, in, t, kh, kw)``; the first Conv2d or Conv3d is the default layer) is drawn
+as clips: a frames-by-filters grid (one row per filter, one column per time step, each filter scaled over all its
+frames so that its change over time shows) and an animated GIF whose frame k shows every filter's k-th time slice.
 """
 
 from __future__ import annotations
@@ -79,12 +83,66 @@ def template_grid(weight: torch.Tensor, shape: tuple[int, int, int], max_filters
     return image, layout
 
 
+def clip_tiles(weight: torch.Tensor, max_filters: int = 64) -> tuple[list[list[np.ndarray]], str]:
+    """Tiles ``[filter][time]`` of a 3D conv weight ``(out, in, t, kh, kw)``, each filter min-max scaled over all of
+    its frames; RGB for 3 input channels, grey for 1, else the first input channel (symmetric scale)."""
+    w = weight.detach().float().cpu().numpy()[:max_filters]
+    in_ch = w.shape[1]
+    if in_ch not in (1, 3):
+        w = w[:, :1]
+    rows = []
+    for f in w:
+        m = float(np.abs(f).max())
+        lo, hi = (float(f.min()), float(f.max())) if in_ch in (1, 3) else (-m, m)
+        rows.append([_tile(f[:, k], lo, hi) for k in range(f.shape[1])])
+    return rows, {3: "clip-rgb", 1: "clip-grey"}.get(in_ch, "clip-channel0")
+
+
+def run_3d(ctx: ExplainContext, name: str, module: torch.nn.Module, weight: torch.Tensor) -> list[Path]:
+    """A 3D convolution as clips: the frames-by-filters grid (PNG + JSON) and an animated GIF."""
+    import io
+
+    from PIL import Image
+
+    from cvkit.io.atomic import write_bytes
+
+    rows, mode = clip_tiles(weight, int(ctx.opt("max_filters", 64)))
+    frames = len(rows[0])
+    image = render.grid([t for row in rows for t in row], cols=frames, pad=2)
+    picture = render.caption(image, f"{name}: {tuple(weight.shape)} (rows: filters, columns: time)")
+    w = weight.detach().float().cpu().numpy()
+    numbers = {"kind": "filters", "layer": name, "type": type(module).__name__, "mode": mode, "shape": list(w.shape),
+               "grid": [len(rows), frames], "tiles": len(rows) * frames, "tile_px": list(rows[0][0].shape[:2]),
+               "filters_shown": len(rows),
+               "filter_l2": np.sqrt((w.reshape(w.shape[0], -1) ** 2).sum(1)).round(6).tolist()}
+    slug = f"filters_{render.slug(name)}"
+    gif = ctx.out / f"{slug}.gif"
+    numbers["animation"] = gif.name
+    paths = render.save(ctx.out, slug, picture, numbers)
+    cols = math.ceil(math.sqrt(len(rows)))
+    clips = [render.caption(render.grid([row[k] for row in rows], cols=cols, pad=2), f"{name} t={k}")
+             for k in range(frames)]
+    buf = io.BytesIO()
+    Image.fromarray(clips[0]).save(buf, "GIF", save_all=True, append_images=[Image.fromarray(c) for c in clips[1:]],
+                                   duration=400, loop=0)
+    write_bytes(gif, buf.getvalue())
+    return [*paths, gif]
+
+
+def _first_conv(model: torch.nn.Module) -> str:
+    """The first Conv2d or Conv3d in registration order (video models), else ``first_layer``'s choice."""
+    found = [n for n, m in model.named_modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Conv3d))]
+    return found[0] if found else first_layer(model)
+
+
 def run(ctx: ExplainContext) -> list[Path]:
-    name = ctx.layer or first_layer(ctx.model)
+    name = ctx.layer or _first_conv(ctx.model)
     module = get_layer(ctx.model, name)
     weight = getattr(module, "weight", None)
     max_filters = int(ctx.opt("max_filters", 256))
     shape = ctx.input_shape()
+    if isinstance(weight, torch.Tensor) and weight.dim() == 5:
+        return run_3d(ctx, name, module, weight)
     if isinstance(weight, torch.Tensor) and weight.dim() == 4:
         image, layout = filter_grid(weight, max_filters, int(ctx.opt("max_channels", 32)))
     elif isinstance(weight, torch.Tensor) and weight.dim() == 2 and weight.shape[1] == math.prod(shape):

@@ -53,3 +53,26 @@ def test_trains_a_step():
         loss.backward()
         opt.step()
     assert loss.item() < first.item()
+
+
+def test_first_layer_3d_filters_drawn_as_clips(tmp_path):
+    """``visualize filters`` on a video model: a frames-by-filters grid and an animated GIF of the first 3D conv."""
+    from PIL import Image
+
+    from cvkit.explain import filters
+    from cvkit.explain.context import ExplainContext
+
+    torch.manual_seed(0)
+    model = models.build("slowfast", 8, 32, {}, False).eval()
+    paths = filters.run(ExplainContext(model, tmp_path, task_name="video"))
+    names = sorted(p.name for p in paths)
+    assert names == ["filters_slow.0.0.gif", "filters_slow.0.0.json", "filters_slow.0.0.png"]
+    import json
+
+    numbers = json.loads((tmp_path / "filters_slow.0.0.json").read_text())
+    weight = model.slow[0][0].weight  # (8, 3, 1, 3, 3): one time step
+    assert numbers["shape"] == list(weight.shape) and numbers["grid"] == [8, 1] and numbers["mode"] == "clip-rgb"
+    fast = filters.run(ExplainContext(model, tmp_path, layer="fast.0.0"))
+    gif = Image.open(next(p for p in fast if p.suffix == ".gif"))
+    assert gif.n_frames == 5  # the fast stem's 5 x 3 x 3 kernels: one GIF frame per time step
+    assert json.loads(next(p for p in fast if p.suffix == ".json").read_text())["grid"] == [2, 5]
