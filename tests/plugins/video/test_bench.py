@@ -21,8 +21,8 @@ from tests.conftest import cvkit
 
 pytestmark = pytest.mark.bench
 
-MODELS = ("single", "slow", "c3d", "two-stream")
-MOTION = ("slow", "c3d", "two-stream")
+MODELS = ("single", "slow", "c3d", "two-stream", "slowfast")
+MOTION = ("slow", "c3d", "two-stream", "slowfast")
 CHANCE = 1 / 8
 
 
@@ -80,3 +80,7 @@ def test_frame_shuffle_breaks_motion_models_only(results):
     assert abs(single["shuffled_video_hit1"] - single["video_hit1"]) <= 0.01  # the frame order means nothing to it
     for name in MOTION:
         assert results[name]["shuffled_video_hit1"] <= 0.45, name  # from >= 0.9 towards 1/8
+
+
+def test_slowfast_not_worse_than_slow_fusion(results):
+    assert results["slowfast"]["video_hit1"] >= results["slow"]["video_hit1"] - 0.02  # one val video in 320 is 0.003
