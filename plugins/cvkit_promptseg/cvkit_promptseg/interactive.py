@@ -63,10 +63,16 @@ def simulate(model: Any, images: torch.Tensor, targets: list[dict[str, Any]], me
     and the previous mask's logits; the box (the mask's tight box) with the single output."""
     device = images.device
     embedding = model.embed(images)
-    objs: list[tuple[int, int]] = []  # (image, object)
+    objs: list[tuple[int, int]] = []  # (image, object) of the objects with pixels
     for b, t in enumerate(targets):
-        objs += [(b, k) for k in range(len(t["orig_masks"]))]
-    out: list[dict[str, Any]] = [{"objects": []} for _ in targets]
+        objs += [(b, k) for k, m in enumerate(t["orig_masks"]) if m.any()]
+    out: list[dict[str, Any]] = [{"objects": [None] * len(t["orig_masks"])} for t in targets]
+    for b, t in enumerate(targets):  # an object without pixels gets no prompt (evaluation does not count it)
+        for k, m in enumerate(t["orig_masks"]):
+            if not m.any():
+                empty = encode_rle(m)
+                out[b]["objects"][k] = {"clicks": [], "masks": [empty] * clicks, "scores": [], "box": None,
+                                        "box_mask": empty, "box_score": None}
     if not objs:
         return out
     index = torch.tensor([b for b, _ in objs], device=device)
@@ -103,11 +109,11 @@ def simulate(model: Any, images: torch.Tensor, targets: list[dict[str, Any]], me
     boxes = [P.mask_box(gt) for gt in gts]
     lg, q = run_decoder(model, selected, [to_input(P.box_points(bx), s) for bx, s in zip(boxes, scales, strict=True)],
                         device)
-    for i, ((b, _), rec) in enumerate(zip(objs, records, strict=True)):
+    for i, ((b, k), rec) in enumerate(zip(objs, records, strict=True)):
         m = to_original(lg[i : i + 1, :1], model.img_size, metas[b]["input_size"], metas[b]["orig_size"])[0, 0]
         rec.update(box=[round(v, 3) for v in boxes[i]], box_mask=encode_rle((m > 0).cpu().numpy()),
                    box_score=round(float(q[i, 0]), 6))
-        out[b]["objects"].append(rec)
+        out[b]["objects"][k] = rec
     return out
 
 
@@ -154,7 +160,8 @@ def train_rounds(model: Any, images: torch.Tensor, targets: list[dict[str, Any]]
     objs, masks = [], []
     for b, t in enumerate(targets):
         m = t["masks"]
-        keep = rng.permutation(len(m))[:MAX_TRAIN_OBJECTS]
+        nonempty = np.flatnonzero(m.flatten(1).any(1).cpu().numpy()) if len(m) else np.zeros(0, int)
+        keep = rng.permutation(nonempty)[:MAX_TRAIN_OBJECTS]
         objs += [b] * len(keep)
         masks += [m[int(k)] for k in keep]
     if not objs:

@@ -4,7 +4,8 @@ object's box as the prompt.
 
 IoU = |pred AND gt| / |pred OR gt| in original pixels, leaving out pixels the annotation marks as void (VOC's
 255 border), as pycocotools' ``iou`` computes it for non-crowd masks when nothing is void. An object whose
-prediction is missing scores 0. Objects are pooled over the whole split (each object counts once).
+prediction is missing scores 0; an object without pixels is not counted. Objects are pooled over the whole split
+(each object counts once).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class PromptSegEvaluator(Evaluator):
             found = (pred or {}).get("objects") or []
             rows = []
             for k, gt in enumerate(gts):
+                if not gt.any():  # nothing to point at: not counted
+                    continue
                 obj = found[k] if k < len(found) else {}
                 masks = [decode_rle(m) for m in obj.get("masks") or []]
                 row = []

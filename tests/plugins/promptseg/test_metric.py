@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from pycocotools import mask as mask_utils
 
 from cvkit.task import DatasetInfo
@@ -70,3 +71,33 @@ def test_evaluator_pools_objects_and_scores_missing_as_zero():
     other = PromptSegEvaluator(INFO, clicks=3)
     other.merge([{0: ev.rows[0]}, {1: ev.rows[1], 2: ev.rows[2]}])
     assert other.compute() == got
+
+
+def test_objects_without_pixels_are_not_counted_and_stay_aligned():
+    from cvkit_promptseg.interactive import simulate
+
+    gt = np.zeros((16, 16), bool)
+    gt[4:12, 4:12] = True
+    empty = np.zeros_like(gt)
+
+    class Oracle(torch.nn.Module):  # answers every prompt with the first object's mask
+        img_size, low_res = 16, 16
+
+        def embed(self, images):
+            return images
+
+        def select(self, embedding, index):
+            return embedding[index]
+
+        def decode(self, selected, points, labels, mask_input=None, has_mask=None):
+            logits = torch.where(torch.from_numpy(gt), 5.0, -5.0).expand(len(points), 4, 16, 16)
+            return logits, torch.ones(len(points), 4)
+
+    targets = [{"orig_masks": np.stack([empty, gt]), "ignore": None}]
+    metas = [{"orig_size": (16, 16), "input_size": (16, 16)}]
+    (pred,) = simulate(Oracle(), torch.zeros(1, 3, 16, 16), targets, metas, clicks=3)
+    assert pred["objects"][0]["clicks"] == [] and pred["objects"][1]["clicks"] == [[7, 7, 1]]
+    ev = PromptSegEvaluator(INFO, clicks=3)
+    ev.update([0], [pred], [_target([empty, gt])])
+    assert ev.compute() == {"miou_1click": 1.0, "miou_2click": 1.0, "miou_3click": 1.0, "miou_box": 1.0,
+                            "objects": 1.0}

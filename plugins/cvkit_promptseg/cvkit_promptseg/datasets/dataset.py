@@ -4,7 +4,8 @@ with their object masks at that size for training and at their original size for
 ``self[i]`` is ``{"index", "image" (3, S, S) normalised, "target" (None when predicting) {"masks": (K, S, S) uint8,
 "orig_masks": (K, h, w) bool, "ignore": (h, w) bool | None}, "meta": {"source", "orig_size", "input_size"}}``.
 Training flips images and masks horizontally and vertically (model argument ``augment=none`` turns it off).
-Objects whose mask is empty are left out.
+Masks stay aligned with the annotation's objects, empty ones included (training skips them, evaluation does not
+count them).
 """
 
 from __future__ import annotations
@@ -64,7 +65,6 @@ class PromptDataset(AnnotatedDataset):
         masks = ignore = None
         if raw is not None:
             masks, ignore = object_masks({**raw, "size": [h, w]})
-            masks = masks[masks.reshape(len(masks), -1).any(1)] if len(masks) else masks
         if self.flip:
             for axis, flip in ((-1, torch.rand(()) < 0.5), (-2, torch.rand(()) < 0.5)):
                 if flip:
