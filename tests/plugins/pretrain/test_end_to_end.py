@@ -83,17 +83,22 @@ def test_predict_writes_colourised_images_only_where_asked(data: Path, tmp_path:
 
 
 def test_visualize_interpolate(data: Path, tmp_path: Path) -> None:
+    from cvkit.engine.visualize import run_visualize
+    from cvkit.errors import UsageError
+
     ckpt = checkpoint(data, "autoencoder", tmp_path / "ae.pt")
     images = [str(p) for p in sorted((data / "val").rglob("*.png"))[:2]]
-    proc = cvkit("visualize", "interpolate", "--weights", str(ckpt), *images, "--out", str(tmp_path / "v"),
-                 "--option", "steps=5", check=True)
-    png = Path(proc.stdout.split()[0])
+
+    def visualize(weights: Path, out: Path) -> list[Path]:
+        return run_visualize("interpolate", images, weights, out, None, None, None, None, None, False, None,
+                             ["steps=5"], "cpu")
+
+    png = visualize(ckpt, tmp_path / "v")[0]
     assert png.suffix == ".png" and cv2.imread(str(png)).shape[1] > 5 * 32
     doc = json.loads(png.with_suffix(".json").read_text())
     assert doc["t"] == [0.0, 0.25, 0.5, 0.75, 1.0] and doc["from"] == images[0]
-    wrong = cvkit("visualize", "interpolate", "--weights", str(checkpoint(data, "rotation", tmp_path / "r.pt")),
-                  *images, "--out", str(tmp_path / "w"))
-    assert wrong.returncode != 0 and "autoencoder" in wrong.stderr
+    with pytest.raises(UsageError, match="autoencoder"):
+        visualize(checkpoint(data, "rotation", tmp_path / "r.pt"), tmp_path / "w")
 
 
 def test_patch_neighbors_retrieves_the_query_itself_first(data: Path, tmp_path: Path) -> None:
