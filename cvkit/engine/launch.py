@@ -36,6 +36,7 @@ def _worker(cfg: TrainConfig, explicit: set[str]) -> dict[str, str]:
     import os
 
     from cvkit.console import set_quiet
+    from cvkit.engine import train as training
     from cvkit.engine.dist import shutdown
     from cvkit.engine.train import Interrupted, train
 
@@ -44,7 +45,8 @@ def _worker(cfg: TrainConfig, explicit: set[str]) -> dict[str, str]:
     try:
         return {"run": str(train(cfg, explicit))}
     except Interrupted as exc:  # every rank stops at the same step (the stop flag is all-reduced): no rank hangs
-        return {"interrupted": str(exc.checkpoint)}
+        return {"interrupted": str(exc.checkpoint), "rank": os.environ.get("RANK", "0"),
+                "signal": training.received_signal or ""}
     finally:
         shutdown()
 
@@ -72,10 +74,12 @@ def launch(cfg: TrainConfig, explicit: set[str]) -> None:
         results = elastic_launch(config, _worker)(replace(cfg, devices=1), explicit)
     except Exception as exc:  # ChildFailedError carries each rank's failure
         raise _failure(exc, cfg, started) from None
-    stopped = [r["interrupted"] for r in (results or {}).values() if isinstance(r, dict) and "interrupted" in r]
+    stopped = [r for r in (results or {}).values() if isinstance(r, dict) and "interrupted" in r]
     if stopped:
-        raise DistributedFailure("distributed training interrupted (SIGINT or SIGTERM); resume with: "
-                                 f"cvkit train --resume {stopped[0]}", exit_code=130)
+        by = [f"rank {r['rank']} got {r['signal']}" for r in stopped if r.get("signal")]
+        cause = ", ".join(by) if by else "SIGINT or SIGTERM"
+        raise DistributedFailure(f"distributed training interrupted ({cause}); resume with: "
+                                 f"cvkit train --resume {stopped[0]['interrupted']}", exit_code=130)
 
 
 def _failure(exc: Exception, cfg: TrainConfig, started: float) -> DistributedFailure:

@@ -40,6 +40,9 @@ class Interrupted(CvkitError):
         super().__init__(f"interrupted; resume with: cvkit train --resume {checkpoint}")
 
 
+received_signal: str | None = None  # name of the signal that asked this process to stop (SIGINT, SIGTERM)
+
+
 class _StopFlag:
     """First SIGINT/SIGTERM asks the loop to stop after the current step; a second one stops at once."""
 
@@ -56,9 +59,11 @@ class _StopFlag:
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
+        global received_signal
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+        received_signal = signal.Signals(signum).name  # reported by the distributed launcher with the rank
         warn("stopping after this step and saving last.pt (press Ctrl-C again to abort at once)")
 
     def __exit__(self, *exc: Any) -> None:

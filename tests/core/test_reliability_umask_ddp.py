@@ -106,8 +106,11 @@ def test_every_rank_stopping_gracefully_exits_130_with_the_resume_command(monkey
     from cvkit.engine.launch import launch
     from cvkit.errors import CvkitError
 
-    results = {0: {"interrupted": "runs/x/last.pt"}, 1: {"interrupted": "runs/x/last.pt"}}
+    results = {0: {"interrupted": "runs/x/last.pt", "rank": "0", "signal": ""},
+               1: {"interrupted": "runs/x/last.pt", "rank": "1", "signal": "SIGTERM"}}
     monkeypatch.setattr(api, "elastic_launch", lambda config, entry: lambda *args: results)
     with pytest.raises(CvkitError) as info:
         launch(TrainConfig(task="classify", devices=2, out="runs/x"), set())
-    assert info.value.exit_code == 130 and str(info.value).endswith("resume with: cvkit train --resume runs/x/last.pt")
+    assert info.value.exit_code == 130
+    assert str(info.value) == ("distributed training interrupted (rank 1 got SIGTERM); resume with: cvkit train "
+                               "--resume runs/x/last.pt")
