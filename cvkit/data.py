@@ -72,6 +72,16 @@ def card_defaults(card: dict[str, Any], model: str) -> dict[str, Any]:
     return dict(chosen) if isinstance(chosen, dict) else {}
 
 
+def fresh_folder(out: Path) -> Path:
+    """The folder a ``BuiltinDataset.write`` fills: created, or refused (CvkitError) when it holds anything. The core
+    publishes the finished folder atomically, so a writer needs no temporary folder of its own."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise CvkitError(f"{out} exists and is not empty: remove it or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def publish_builtin(builtin: BuiltinDataset, final: Path, fmt: str, size: int | None, seed: int,
                     task: str = "", replace: bool = False) -> str:
     """Write ``builtin`` into a fresh folder beside ``final``, add its card, and move it to ``final`` atomically.

@@ -19,7 +19,7 @@ import torch
 from torchvision import tv_tensors
 
 from cvkit.io.images import read_image
-from cvkit.task import AnnotatedDataset, DatasetInfo, ModelConfig, RawSplit
+from cvkit.task import AnnotatedDataset, Batch, DatasetInfo, ModelConfig, RawSplit
 from cvkit.vision.schema import AnnotationSet
 
 # --model-arg keys every ImageAnnotationDataset reads (and builders should not receive)
@@ -82,3 +82,15 @@ def raw_split(aset: AnnotationSet, path: Path, targets: list[Any], fmt: str | No
                        classes=list(aset.classes if classes is None else classes), extra=dict(extra or {}))
     return RawSplit(info, sources if sources is not None else [im.path for im in aset.images], targets,
                     list(aset.files), skipped=aset.skipped)
+
+
+def collate_samples(samples: list[dict[str, Any]], stack_targets: bool = False) -> Batch:
+    """A :class:`~cvkit.task.Batch` of ImageAnnotationDataset samples: images stacked, targets as a list (stacked
+    with ``stack_targets``; None when a sample has none, i.e. when predicting), per-sample ``meta``."""
+    targets = [s["target"] for s in samples]
+    if any(t is None for t in targets):
+        batched: Any = None
+    else:
+        batched = torch.stack(targets) if stack_targets else targets
+    return Batch(inputs=torch.stack([s["image"] for s in samples]), targets=batched, indices=[],
+                 meta=[s["meta"] for s in samples])

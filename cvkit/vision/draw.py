@@ -47,6 +47,18 @@ def draw_boxes(image: np.ndarray, boxes: np.ndarray, labels: Sequence[int], name
     return out
 
 
+def caption(image: np.ndarray, lines: list[str]) -> np.ndarray:
+    """Upscale small images so that text stays legible, then write ``lines`` on a dark band at the top."""
+    h, w = image.shape[:2]
+    scale = max(1, 192 // max(h, w))
+    img = cv2.resize(image, (w * scale, h * scale), interpolation=cv2.INTER_NEAREST) if scale > 1 else image.copy()
+    band = 18 * len(lines) + 6
+    img[:band] = (img[:band] * 0.35).astype(np.uint8)
+    for n, text in enumerate(lines):
+        cv2.putText(img, text, (4, 16 + 18 * n), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    return img
+
+
 def draw_detections(image: np.ndarray, prediction: Any, names: Sequence[str], conf: float | None = None
                     ) -> np.ndarray:
     """Labelled boxes of a prediction (those scoring at least ``conf`` when given)."""

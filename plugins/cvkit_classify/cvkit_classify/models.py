@@ -14,21 +14,12 @@ import torch
 from torch import nn
 
 from cvkit.errors import CvkitError, UsageError
+from cvkit.nn.init import init_weights
 
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 OWN_MODELS = ("knn", "softmax", "svm", "mlp", "sample-cnn", "sample-cnn-gap", "sift-bow", "vit-tiny")
 
 
-def init_weights(model: nn.Module) -> nn.Module:
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.xavier_uniform_(m.weight)
-            nn.init.zeros_(m.bias)
-    return model
 
 
 class Linear(nn.Module):

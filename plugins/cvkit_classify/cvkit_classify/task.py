@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -22,6 +21,7 @@ from cvkit.task import (
     Task,
     TaskDataset,
 )
+from cvkit.vision.draw import caption
 from cvkit_classify import models
 from cvkit_classify.data import ImageDataset
 from cvkit_classify.datasets import BUILTINS, FORMATS
@@ -100,23 +100,11 @@ class ClassifyTask(Task):
     def draw(self, image: np.ndarray, prediction: dict[str, Any], info: DatasetInfo,
              options: PredictOptions = NO_OPTIONS) -> np.ndarray:
         lines = [f"{info.classes[i]} {s:.2f}" for i, s in prediction["topk"][:3]]
-        return _caption(image, lines)
+        return caption(image, lines)
 
     def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:
-        return _caption(image, [info.classes[target]])
+        return caption(image, [info.classes[target]])
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
     return getattr(model, "module", model)
-
-
-def _caption(image: np.ndarray, lines: list[str]) -> np.ndarray:
-    """Upscale small images so text stays legible, then write ``lines`` on a dark band at the top."""
-    h, w = image.shape[:2]
-    scale = max(1, 192 // max(h, w))
-    img = cv2.resize(image, (w * scale, h * scale), interpolation=cv2.INTER_NEAREST) if scale > 1 else image.copy()
-    band = 18 * len(lines) + 6
-    img[:band] = (img[:band] * 0.35).astype(np.uint8)
-    for n, text in enumerate(lines):
-        cv2.putText(img, text, (4, 16 + 18 * n), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
-    return img

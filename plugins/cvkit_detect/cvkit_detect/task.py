@@ -23,6 +23,7 @@ from cvkit.task import (
     Task,
 )
 from cvkit.vision.backmap import boxes_to_original
+from cvkit.vision.dataset import collate_samples
 from cvkit.vision.draw import draw_box_target, draw_detections
 from cvkit_detect import models, records
 from cvkit_detect.datasets.coco import CocoFormat
@@ -67,13 +68,7 @@ class DetectTask(Task):
         return DetectionDataset(info, list(sources), None, model, train=False)
 
     def collate(self, samples: list[Any]) -> Batch:
-        targets = [s["target"] for s in samples]
-        return Batch(
-            inputs=torch.stack([s["image"] for s in samples]),
-            targets=None if all(t is None for t in targets) else targets,
-            indices=[],
-            meta=[s["meta"] for s in samples],
-        )
+        return collate_samples(samples)
 
     # ---------------------------------------------------------------- model
     def model_names(self) -> list[str]:

@@ -23,6 +23,7 @@ from cvkit.task import (
     Task,
 )
 from cvkit.vision.backmap import boxes_to_original, masks_to_rles
+from cvkit.vision.dataset import collate_samples
 from cvkit_instance import draw, models, records
 from cvkit_instance.datasets.coco import CocoInstanceFormat
 from cvkit_instance.datasets.dataset import InstanceDataset, from_raw
@@ -59,13 +60,7 @@ class InstanceTask(Task):
         return InstanceDataset(info, list(sources), None, model, train=False)
 
     def collate(self, samples: list[Any]) -> Batch:
-        targets = [s["target"] for s in samples]
-        return Batch(
-            inputs=torch.stack([s["image"] for s in samples]),
-            targets=None if any(t is None for t in targets) else targets,
-            indices=[],
-            meta=[s["meta"] for s in samples],
-        )
+        return collate_samples(samples)
 
     # ---------------------------------------------------------------- model
     def model_names(self) -> list[str]:

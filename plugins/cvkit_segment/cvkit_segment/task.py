@@ -24,6 +24,7 @@ from cvkit.task import (
     Task,
 )
 from cvkit.vision.backmap import labels_to_original
+from cvkit.vision.dataset import collate_samples
 from cvkit_segment import draw, models, records
 from cvkit_segment.datasets.coco import CocoSegFormat, CocoVocFormat
 from cvkit_segment.datasets.dataset import SegmentationDataset, from_raw
@@ -72,13 +73,7 @@ class SegmentTask(Task):
         return SegmentationDataset(info, list(sources), None, model, train=False)
 
     def collate(self, samples: list[Any]) -> Batch:
-        targets = [s["target"] for s in samples]
-        return Batch(
-            inputs=torch.stack([s["image"] for s in samples]),
-            targets=None if any(t is None for t in targets) else torch.stack(targets),
-            indices=[],
-            meta=[s["meta"] for s in samples],
-        )
+        return collate_samples(samples, stack_targets=True)
 
     # ---------------------------------------------------------------- model
     def model_names(self) -> list[str]:

@@ -8,18 +8,9 @@ import cv2
 import numpy as np
 
 from cvkit.task import DatasetInfo
+from cvkit.vision.draw import caption
 
-
-def caption(image: np.ndarray, lines: list[str]) -> np.ndarray:
-    """Upscale small images so that text stays legible, then write ``lines`` on a dark band at the top."""
-    h, w = image.shape[:2]
-    scale = max(1, 192 // max(h, w))
-    img = cv2.resize(image, (w * scale, h * scale), interpolation=cv2.INTER_NEAREST) if scale > 1 else image.copy()
-    band = 18 * len(lines) + 6
-    img[:band] = (img[:band] * 0.35).astype(np.uint8)
-    for n, text in enumerate(lines):
-        cv2.putText(img, text, (4, 16 + 18 * n), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
-    return img
+__all__ = ["caption", "contact_sheet", "flow_image", "prediction_lines", "video_contact_sheet"]
 
 
 def prediction_lines(prediction: dict[str, Any], info: DatasetInfo, n: int = 3) -> list[str]:

@@ -384,14 +384,14 @@ def test_digits_deterministic_per_seed_and_size(tmp_path):
     assert a == b and a != c and len(a) == len(c) == 100
     val = [p for p in a if p.startswith("val/")]
     assert len(val) == 20 and Counter(p.split("/")[1] for p in val) == {str(d): 2 for d in range(10)}
-    builtin.write(tmp_path / "a", "imagefolder", 5, 3)  # overwrites a previous write; tiny sizes still split
-    assert len(tree(tmp_path / "a")) == 5 and IMAGEFOLDER.load(tmp_path / "a", "val", {}).info.classes[9] == "9"
+    builtin.write(tmp_path / "d", "imagefolder", 5, 3)  # tiny sizes still split
+    assert len(tree(tmp_path / "d")) == 5 and IMAGEFOLDER.load(tmp_path / "d", "val", {}).info.classes[9] == "9"
 
 
 def test_digits_refuses_foreign_folder_and_format(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "thesis.tex").write_text("keep me")
-    with pytest.raises(CvkitError, match="holds other files"):
+    with pytest.raises(CvkitError, match="not empty"):
         DigitsBuiltin().write(tmp_path / "out", "imagefolder", 20, 0)
     assert os.listdir(tmp_path) == ["out"] and os.listdir(tmp_path / "out") == ["thesis.tex"]
     with pytest.raises(UsageError):

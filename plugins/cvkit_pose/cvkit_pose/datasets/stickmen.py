@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
+from cvkit.data import fresh_folder
 from cvkit.errors import CvkitError, UsageError
 from cvkit.task import BuiltinDataset
 from cvkit_pose.datasets.mpii_mat import write_gt_mat
@@ -133,21 +131,10 @@ def write(out: Path, fmt: str, size: int | None, seed: int) -> str:
     """Write the dataset under ``out`` (which must not exist or be empty) and return its data spec."""
     if fmt not in StickmenBuiltin.formats:
         raise UsageError(f"builtin:stickmen is written as {', '.join(StickmenBuiltin.formats)}, not {fmt!r}")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        for split, n in split_sizes(size).items():
-            _write_split(tmp, fmt, split, n, seed)
-        if out.exists():
-            if any(out.iterdir()):
-                raise CvkitError(f"{out} exists and is not empty: remove it or choose another --out")
-            out.rmdir()
-        os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    sizes = split_sizes(size)
+    out = fresh_folder(out)
+    for split, n in sizes.items():
+        _write_split(out, fmt, split, n, seed)
     return f"{fmt}:{out}"
 
 

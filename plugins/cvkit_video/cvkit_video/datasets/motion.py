@@ -17,14 +17,12 @@ Default size: 1,600 clips (1,280 train / 320 test).
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cvkit.data import fresh_folder
 from cvkit.errors import CvkitError, UsageError
 from cvkit.task import BuiltinDataset
 from cvkit_video.datasets.motion_render import CLASSES, FRAMES, MIRROR_PAIRS, REVERSE_PAIRS, SIZE, render
@@ -76,21 +74,10 @@ class MotionBuiltin(BuiltinDataset):
         n = DEFAULT_SIZE if size is None else int(size)
         if n < 2:
             raise UsageError(f"--size {n}: the motion dataset needs at least 2 clips (1 train, 1 test)")
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        (tmp / "videos").mkdir(parents=True)
-        (tmp / "original").mkdir()
-        try:
-            self._write(tmp, n, seed)
-            if out.exists():
-                if any(out.iterdir()):
-                    raise CvkitError(f"{out} exists and is not empty: remove it or choose another --out")
-                out.rmdir()
-            os.rename(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        out = fresh_folder(out)
+        (out / "videos").mkdir()
+        (out / "original").mkdir()
+        self._write(out, n, seed)
         return f"sports1m:{out}"
 
     def _write(self, root: Path, n: int, seed: int) -> None:

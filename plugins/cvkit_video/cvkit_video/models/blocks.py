@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cvkit.nn.init import init_weights as init_weights  # re-exported: the video models import it from here
+
 
 def conv2d(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
@@ -52,16 +54,3 @@ class Classifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
-
-
-def init_weights(model: nn.Module) -> nn.Module:
-    """Kaiming for convolutions, Xavier for linear layers; norms start at identity (zero-init ones excepted)."""
-    for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.Conv3d)):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.xavier_uniform_(m.weight)
-            nn.init.zeros_(m.bias)
-    return model
