@@ -43,13 +43,17 @@ def summary(prediction: dict[str, Any]) -> dict[str, Any]:
     return rec
 
 
-def record(prediction: dict[str, Any], folder: Path | None, fmt: str, taken: set[str]) -> dict[str, Any]:
+def record(prediction: dict[str, Any], folder: Path | None, fmt: str, taken: set[str], stem: str | None = None
+           ) -> dict[str, Any]:
+    """The record; with ``folder``, the maps are written there as ``<stem>.<fmt>`` (``stem``: the core's unique
+    stem of the input, else one derived from the source and ``taken``)."""
     rec = summary(prediction)
     if folder is None:
         return rec
     if fmt not in ("png", "npy"):
         raise CvkitError(f"depth_format {fmt!r}: expected png or npy")
-    path = output_name(Path(folder), str(prediction.get("source", "")), taken, f".{fmt}")
+    path = Path(folder) / f"{stem}.{fmt}" if stem else \
+        output_name(Path(folder), str(prediction.get("source", "")), taken, f".{fmt}")
     write_depth(path, prediction["depth"], PNG_SCALE)
     rec[f"depth_{fmt}"] = str(path)
     if prediction.get("normals") is not None:

@@ -133,9 +133,10 @@ class DenseTask(Task):
     def record(self, prediction: Any, info: DatasetInfo, options: Any = None) -> dict[str, Any]:
         extra = _extra(options)
         folder = extra.get("save_depth")
-        taken = self._taken.setdefault(str(folder), set()) if folder else set()
+        stem = getattr(options, "stem", None)  # unique within the predict call, set by the core
+        taken = self._taken.setdefault(str(folder), set()) if folder and not stem else set()
         return records.record(prediction, Path(folder) if folder else None, str(extra.get("depth_format", "png")),
-                              taken)
+                              taken, stem)
 
     def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
         return records.parse_record(record)

@@ -25,6 +25,9 @@ UINT16_MAX = 65535
 def _imread16(path: Path, channels: int) -> np.ndarray:
     import cv2
 
+    from cvkit.io.imagesize import check_image_file
+
+    check_image_file(path)  # the pixel limit, before OpenCV allocates anything
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
