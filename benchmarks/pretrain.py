@@ -25,7 +25,7 @@ METHODS = ("relpos", "colorize", "rotation", "simclr", "autoencoder", "supervise
 BUDGET = {
     "digits": {"img": 32, "methods": {"relpos": (2, 4, 256), "colorize": (2, 2, 128), "rotation": (2, 2, 128),
                                       "simclr": (3, 4, 256), "autoencoder": (2, 3, 128), "supervised": (2, 4, 128)},
-               "args": {"simclr": ["crop_min=0.6", "rotate=20", "flip=false", "noise=0.1", "jitter=0.4"]},
+               "args": {},  # the dataset card sets SimCLR's digit augmentations
                "finetune_epochs": 30},
     "shapes": {"img": 64, "methods": {"relpos": (2, 1, 128), "colorize": (2, 1, 64), "rotation": (2, 1, 64),
                                       "simclr": (2, 1, 128), "autoencoder": (2, 1, 64), "supervised": (2, 1, 64)},

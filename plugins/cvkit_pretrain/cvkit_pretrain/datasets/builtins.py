@@ -29,7 +29,10 @@ class DigitsBuiltin(BuiltinDataset):
         return f"imagefolder:{write_digits(Path(out), size, seed)}"
 
     def card(self) -> dict[str, Any]:
-        return {"defaults": {"img_size": 32}}
+        """32 px; SimCLR's views of centred grey digits: milder crops, small rotations, no flips (a mirrored digit
+        is another symbol), pixel noise instead of colour changes."""
+        simclr = {"crop_min": 0.6, "rotate": 20, "flip": False, "gray": 0.0, "noise": 0.1}
+        return {"defaults": {"img_size": 32}, "models": {"simclr": {"img_size": 32, "model_args": simclr}}}
 
 
 class ShapesBuiltin(BuiltinDataset):
