@@ -85,6 +85,12 @@ def launch(cfg: TrainConfig, explicit: set[str]) -> None:
 def _failure(exc: Exception, cfg: TrainConfig, started: float) -> DistributedFailure:
     """One line from the elastic agent's failure record: the rank, the signal or the error, the resume command."""
     failures = getattr(exc, "failures", None) or {}
+    sigval = getattr(exc, "sigval", None)  # the launcher itself got a signal (elastic's SignalException)
+    if sigval is not None:
+        checkpoint = _checkpoint("", cfg, started)
+        resume = f"; resume with: cvkit train --resume {checkpoint}" if checkpoint else ""
+        return DistributedFailure(f"distributed training interrupted: the launcher got {signal.Signals(sigval).name}"
+                                  f"{resume}", exit_code=130)
     if not failures:
         return DistributedFailure(f"distributed training failed: {_last_line(str(exc))}")
     rank, first = min(failures.items(), key=lambda kv: (getattr(kv[1], "timestamp", 0), kv[0]))

@@ -114,3 +114,17 @@ def test_every_rank_stopping_gracefully_exits_130_with_the_resume_command(monkey
     assert info.value.exit_code == 130
     assert str(info.value) == ("distributed training interrupted (rank 1 got SIGTERM); resume with: cvkit train "
                                "--resume runs/x/last.pt")
+
+
+def test_sigterm_to_the_launcher_exits_130_with_the_resume_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+
+    from cvkit.errors import CvkitError
+
+    with pytest.raises(CvkitError) as info:
+        _launch_raising(monkeypatch, SignalException("Process 1 got signal: 15", sigval=signal.SIGTERM))
+    assert info.value.exit_code == 130
+    assert str(info.value) == ("distributed training interrupted: the launcher got SIGTERM; resume with: "
+                               "cvkit train --resume runs/x/last.pt")
