@@ -37,6 +37,18 @@ def test_spec_agrees_with_task(name):
         assert fmt.name == fmt_name
 
 
+def test_specs_are_light():
+    """`cvkit tasks`, --help and completion read every spec: importing a plugin's package loads no torch."""
+    import subprocess
+    import sys
+
+    packages = sorted({discover()[n].value.partition(":")[0] for n in INSTALLED})
+    code = "import sys\n" + "".join(f"import {p}\n" for p in packages) + \
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision')))\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr[-2000:]
+
+
 def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
     """(line, module, imported names) of every import statement in ``path``."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))

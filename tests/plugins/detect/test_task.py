@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -27,17 +25,6 @@ class FixedBox(nn.Module):
     def forward(self, images, targets=None):
         return [{"boxes": torch.tensor([[8.0, 16.0, 32.0, 48.0]]), "scores": torch.tensor([0.75]),
                  "labels": torch.tensor([1])} for _ in images]
-
-
-def test_spec_is_light_and_discovered():
-    code = "import sys, cvkit_detect; assert 'torch' not in sys.modules; print(cvkit_detect.spec.default_data)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() \
-        == "builtin:shapes"
-    from cvkit.plugin import get_task
-
-    t = get_task("detect")
-    assert type(t).__name__ == "DetectTask" and t.default_model == "centernet"
-    assert set(t.spec.models) == set(t.model_names())
 
 
 def test_predict_path_maps_boxes_to_original_pixels(task, tmp_path):

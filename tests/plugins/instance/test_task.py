@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -29,17 +27,6 @@ class FixedMask(nn.Module):
         m[..., 16:48, 8:32] = 0.9
         return [{"boxes": torch.tensor([[8.0, 16.0, 32.0, 48.0]]), "scores": torch.tensor([0.75]),
                  "labels": torch.tensor([1]), "masks": m} for _ in images]
-
-
-def test_spec_is_light_and_discovered():
-    code = "import sys, cvkit_instance; assert 'torch' not in sys.modules; print(cvkit_instance.spec.default_data)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "builtin:shapes"
-    from cvkit.plugin import get_task
-
-    t = get_task("instance")
-    assert type(t).__name__ == "InstanceTask" and t.default_model == "maskrcnn-small"
-    assert set(t.spec.models) == set(t.model_names()) and set(t.spec.dataset_formats) == set(t.formats())
 
 
 def test_predict_step_maps_to_original_pixels(task, tmp_path):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -36,17 +34,6 @@ class PeakAt(nn.Module):
         hm = torch.zeros(len(images), 16, 16, 16)
         hm[:, :, self.y, 15 - self.x if flipped else self.x] = 0.8
         return hm
-
-
-def test_spec_is_light_and_discovered():
-    code = "import sys, cvkit_pose; assert 'torch' not in sys.modules; print(cvkit_pose.spec.default_data)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "builtin:stickmen"
-    from cvkit.plugin import get_task
-
-    t = get_task("pose")
-    assert type(t).__name__ == "PoseTask" and set(t.spec.models) == set(t.model_names())
-    assert t.metric_names() == ["pckh", "pckh-strict", "oks"]
 
 
 def test_predict_whole_image_maps_back_to_original_pixels(task, tmp_path):

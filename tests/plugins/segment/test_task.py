@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -27,18 +25,6 @@ class LeftRight(nn.Module):
         logits[:, 1, :, : w // 2] = 1
         logits[:, 2, :, w // 2 :] = 1
         return logits
-
-
-def test_spec_is_light_and_discovered():
-    code = "import sys, cvkit_segment; assert 'torch' not in sys.modules; print(cvkit_segment.spec.default_data)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "builtin:shapes"
-    from cvkit.plugin import get_task
-
-    t = get_task("segment")
-    assert type(t).__name__ == "SegmentTask" and t.default_model == "unet"
-    assert set(t.spec.models) == set(t.model_names())
-    assert set(t.spec.dataset_formats) == set(t.formats())
 
 
 def test_predict_step_maps_to_original_pixels(task, tmp_path):
