@@ -83,8 +83,6 @@ def test_predict_max_pixels_gives_one_error_line_naming_the_file(digits_run: Pat
     assert "big.png: refused before decoding: declared size 40x40" in proc.stdout  # the error record
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in proc.stderr
-    ok = cvkit("predict", "--weights", str(digits_run / "best.pt"), str(img))
-    assert ok.returncode == 0, ok.stderr
 
 
 def test_check_image_file_reads_only_the_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -100,6 +100,7 @@ def test_predict_on_a_full_disk_one_line_and_no_temporary(digits_run: Path, tiny
     assert _leftovers(tiny_fs) == [] and not (tiny_fs / "preds.jsonl").exists()
 
 
+@pytest.mark.bench
 def test_training_on_a_full_disk_one_line_naming_the_checkpoint(tiny_fs: Path) -> None:
     _fill(tiny_fs, 24 * 1024)
     out = tiny_fs / "run"
