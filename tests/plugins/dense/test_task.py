@@ -123,6 +123,13 @@ def test_cli_train_eval_predict(tmp_path, monkeypatch):
     rec = json.loads(out.stdout.splitlines()[0])
     assert rec["task"] == "dense" and rec["size"] == [96, 128] and rec["depth"]["min"] > 0
     assert "depth_png" not in rec and {p.name for p in tmp_path.iterdir()} <= {"cache", "rooms", "run", "vis"}
+    saved = tmp_path / "depth"
+    out = cvkit("predict", "--weights", str(run / "last.pt"), str(images[0]), "--task-arg", f"save-depth={saved}",
+                "--task-arg", "depth-format=npy", check=True, cwd=tmp_path)
+    rec = json.loads(out.stdout.splitlines()[0])
+    depth = np.load(rec["depth_npy"])
+    assert depth.shape == (96, 128) and float(np.median(depth)) == pytest.approx(rec["depth"]["median"], rel=1e-5)
+    assert Path(rec["normals_npy"]).parent == saved
     import cv2
 
     drawn = cv2.imread(str(next(vis.iterdir())))
