@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from cvkit.task import Evaluator
+from cvkit.task import SampleEvaluator
 
 
-class ClassifyEvaluator(Evaluator):
+class ClassifyEvaluator(SampleEvaluator):  # per-sample state and merge from the core
     """Dataset-level metrics: every sample weighs the same (no mean of batch means).
 
     A prediction is its top-k list of class indices (best first); top-k is capped at the number of classes
@@ -20,26 +20,18 @@ class ClassifyEvaluator(Evaluator):
     primary = "top1"
 
     def __init__(self, classes: list[str]) -> None:
+        super().__init__()
         self.classes = classes
         self.k = min(5, len(classes))
-        self.rows: dict[int, tuple[int, list[int]]] = {}
 
     def update(self, indices: Sequence[int], predictions: Sequence[Any], targets: Sequence[Any]) -> None:
         for i, pred, label in zip(indices, predictions, targets, strict=True):
-            self.rows[int(i)] = (int(label), [int(c) for c, _ in pred["topk"]][: self.k])
-
-    def state(self) -> Any:
-        return self.rows
-
-    def merge(self, states: Iterable[Any]) -> None:
-        self.rows = {}
-        for s in states:
-            self.rows.update(s)
+            self.items[int(i)] = (int(label), [int(c) for c, _ in pred["topk"]][: self.k])
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray, list[list[int]]]:
-        keys = sorted(self.rows)
-        labels = np.array([self.rows[k][0] for k in keys], dtype=np.int64)
-        top = [self.rows[k][1] for k in keys]
+        keys = sorted(self.items)
+        labels = np.array([self.items[k][0] for k in keys], dtype=np.int64)
+        top = [self.items[k][1] for k in keys]
         top1 = np.array([t[0] if t else -1 for t in top], dtype=np.int64)
         return labels, top1, top
 

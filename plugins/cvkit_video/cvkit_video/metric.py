@@ -14,12 +14,12 @@ on predict's output gives exactly the numbers ``eval --weights`` gives.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from cvkit.task import Evaluator
+from cvkit.task import SampleEvaluator
 
 CONFUSION_MAX_CLASSES = 64
 
@@ -43,14 +43,14 @@ def hit_at_k(labels: Sequence[int], ranked: Sequence[int], k: int) -> bool:
     return any(c in labels for c in ranked[:k])
 
 
-class VideoEvaluator(Evaluator):
+class VideoEvaluator(SampleEvaluator):  # per-sample state and merge from the core
     primary = "video_hit1"
 
     def __init__(self, classes: list[str]) -> None:
+        super().__init__()
         self.classes = classes
         self.k = min(5, len(classes))
         # per video: labels, class scores, ranked top-k classes, top class of each clip
-        self.rows: dict[int, tuple[list[int], np.ndarray, list[int], list[int]]] = {}
 
     def _scores(self, pred: dict[str, Any]) -> np.ndarray:
         scores = np.zeros(len(self.classes), np.float64)
@@ -65,21 +65,13 @@ class VideoEvaluator(Evaluator):
         for i, pred, labels in zip(indices, predictions, targets, strict=True):
             clip_top = [int(c["topk"][0][0]) if c.get("topk") else -1 for c in pred.get("clips", [])]
             ranked = [int(c) for c, _ in pred.get("topk", [])][: self.k]
-            self.rows[int(i)] = ([int(lab) for lab in labels], self._scores(pred), ranked, clip_top)
-
-    def state(self) -> Any:
-        return self.rows
-
-    def merge(self, states: Iterable[Any]) -> None:
-        self.rows = {}
-        for s in states:
-            self.rows.update(s)
+            self.items[int(i)] = ([int(lab) for lab in labels], self._scores(pred), ranked, clip_top)
 
     def _arrays(self) -> tuple[list[list[int]], np.ndarray, np.ndarray]:
         """Labels, scores ``(videos, classes)`` and the binary label matrix, in dataset order."""
-        keys = sorted(self.rows)
-        labels = [self.rows[k][0] for k in keys]
-        scores = np.stack([self.rows[k][1] for k in keys]) if keys else np.zeros((0, len(self.classes)))
+        keys = sorted(self.items)
+        labels = [self.items[k][0] for k in keys]
+        scores = np.stack([self.items[k][1] for k in keys]) if keys else np.zeros((0, len(self.classes)))
         y = np.zeros_like(scores, dtype=np.int64)
         for r, labs in enumerate(labels):
             y[r, labs] = 1
@@ -90,13 +82,13 @@ class VideoEvaluator(Evaluator):
         return np.array([average_precision(y[:, c], scores[:, c]) for c in range(len(self.classes))])
 
     def compute(self) -> dict[str, float]:
-        keys = sorted(self.rows)
+        keys = sorted(self.items)
         out = {"clip_hit1": 0.0, "video_hit1": 0.0, f"video_hit{self.k}": 0.0, "mAP": 0.0}
         if not keys:
             return out
-        labels = [self.rows[k][0] for k in keys]
-        ranked = [self.rows[k][2] for k in keys]
-        clips = [(c in self.rows[k][0]) for k in keys for c in (self.rows[k][3] or [-1])]
+        labels = [self.items[k][0] for k in keys]
+        ranked = [self.items[k][2] for k in keys]
+        clips = [(c in self.items[k][0]) for k in keys for c in (self.items[k][3] or [-1])]
         out["clip_hit1"] = float(np.mean(clips))
         out["video_hit1"] = float(np.mean([hit_at_k(labs, r, 1) for labs, r in zip(labels, ranked, strict=True)]))
         out[f"video_hit{self.k}"] = float(np.mean([hit_at_k(labs, r, self.k)
@@ -111,7 +103,7 @@ class VideoEvaluator(Evaluator):
         labels, _, y = self._arrays()
         if not labels:
             return {"per_class": []}
-        top1 = np.array([r[2][0] if r[2] else -1 for _, r in sorted(self.rows.items())])
+        top1 = np.array([r[2][0] if r[2] else -1 for _, r in sorted(self.items.items())])
         ap = self.per_class_ap()
         support = y.sum(0)
         rows = []

@@ -23,7 +23,6 @@ keyword (``rpn_pre_nms_top_n_train``, ``box_batch_size_per_image``...).
 from __future__ import annotations
 
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -35,8 +34,8 @@ from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredic
 from torchvision.ops import FeaturePyramidNetwork, MultiScaleRoIAlign
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 
-from cvkit.errors import CvkitError
 from cvkit.nn.blocks import guard_batchnorm
+from cvkit.nn.hub import cached_weights
 from cvkit.nn.small_fpn import ResBlock, conv_bn
 
 SMALL_IMAGES = {  # torchvision's defaults are sized for 800-1333 px COCO images
@@ -101,11 +100,7 @@ def _roi_pools(img_size: int, names: list[str]) -> dict[str, MultiScaleRoIAlign]
 def _backbone_weights() -> Any:
     from torchvision.models import ResNet50_Weights
 
-    weights = ResNet50_Weights.IMAGENET1K_V1
-    path = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
-    if not path.is_file():
-        raise CvkitError(f"--pretrained needs {path.name} in {path.parent} (download {weights.url} there)")
-    return weights
+    return cached_weights(ResNet50_Weights.IMAGENET1K_V1)
 
 
 def build(name: str, num_classes: int, img_size: int, args: dict[str, Any], pretrained: bool = False,

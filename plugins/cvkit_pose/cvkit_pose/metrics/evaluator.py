@@ -14,13 +14,13 @@ people without labelled joints are not scored; nor are people without a head box
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from cvkit.errors import CvkitError
-from cvkit.task import DatasetInfo, Evaluator
+from cvkit.task import DatasetInfo, SampleEvaluator
 from cvkit_pose.metrics import oks, pckh
 from cvkit_pose.skeleton import sigmas_for
 from cvkit_pose.target import scorable
@@ -46,27 +46,19 @@ def pair(errors: np.ndarray) -> dict[int, int]:
     return out
 
 
-class PoseEvaluator(Evaluator):
+class PoseEvaluator(SampleEvaluator):  # per-sample state and merge from the core
     def __init__(self, info: DatasetInfo, metric: str | None = None) -> None:
+        super().__init__()
         self.info = info
         self.metric = metric or str(info.extra.get("metric", "pckh"))
         if self.metric not in METRICS:
             raise CvkitError(f"--metric {self.metric}: choose from {', '.join(METRICS)}")
         self.primary = "AP" if self.metric == "oks" else "PCKh"
-        self.rows: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._details: dict[str, Any] = {}
 
     def update(self, indices: Sequence[int], predictions: Sequence[Any], targets: Sequence[Any]) -> None:
         for i, pred, target in zip(indices, predictions, targets, strict=True):
-            self.rows[int(i)] = (pred, target)
-
-    def state(self) -> Any:
-        return self.rows
-
-    def merge(self, states: Iterable[Any]) -> None:
-        self.rows = {}
-        for s in states:
-            self.rows.update(s)
+            self.items[int(i)] = (pred, target)
 
     def compute(self) -> dict[str, float]:
         return self._oks() if self.metric == "oks" else self._pckh(strict=self.metric == "pckh-strict")
@@ -79,8 +71,8 @@ class PoseEvaluator(Evaluator):
         names = list(self.info.classes)
         errors, labelled = [], []
         unscored = 0
-        for key in sorted(self.rows):
-            pred, t = self.rows[key]
+        for key in sorted(self.items):
+            pred, t = self.items[key]
             people = np.flatnonzero(scorable(t))
             sizes = pckh.head_sizes(t["head_boxes"][people]) if len(people) else np.zeros(0)
             ok = np.isfinite(sizes) & (sizes > 0)
@@ -121,13 +113,13 @@ class PoseEvaluator(Evaluator):
     # ------------------------------------------------------------------- OKS
     def _oks(self) -> dict[str, float]:
         names = list(self.info.classes)
-        keys = sorted(self.rows)
-        targets = [dict(self.rows[k][1]) for k in keys]
+        keys = sorted(self.items)
+        targets = [dict(self.items[k][1]) for k in keys]
         for k, t in zip(keys, targets, strict=True):
             if t.get("image_id") is None:
                 t["image_id"] = k + 1
         cat = int(self.info.extra.get("category_id", 1))
-        preds = [self.rows[k][0] for k in keys]
+        preds = [self.items[k][0] for k in keys]
         results = oks.results_list(preds, [t["image_id"] for t in targets], cat)
         sigmas = self.info.extra.get("sigmas") or sigmas_for(len(names))
         if len(sigmas) != len(names):

@@ -12,13 +12,12 @@ Arguments (``--model-arg``): ``head_channels`` (128), ``head_layers`` (4), and a
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from cvkit.errors import CvkitError
+from cvkit.nn.hub import cached_weights
 
 SMALL = {
     "rpn_pre_nms_top_n_train": 600, "rpn_post_nms_top_n_train": 300,
@@ -42,11 +41,7 @@ class KeypointRCNN(nn.Module):
 def _backbone_weights() -> Any:
     from torchvision.models import ResNet50_Weights
 
-    weights = ResNet50_Weights.IMAGENET1K_V1
-    path = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
-    if not path.is_file():
-        raise CvkitError(f"--pretrained needs {path.name} in {path.parent} (download {weights.url} there)")
-    return weights
+    return cached_weights(ResNet50_Weights.IMAGENET1K_V1)
 
 
 def build(num_joints: int, img_size: int, args: dict[str, Any], pretrained: bool = False) -> KeypointRCNN:
