@@ -335,11 +335,6 @@ class Task(ABC):
         self.spec = spec
         self.name = spec.name
 
-    @property
-    def predict_options(self) -> dict[str, Any]:
-        """Deprecated and always empty: per-call options arrive as ``predict_step(..., options=)``."""
-        return {}
-
     def defaults_for(self, data: str, model: str) -> dict[str, Any]:
         """Option defaults that suit a model (``TrainConfig`` field names; ``model_args`` is merged under the
         user's). Dataset-specific settings belong in the dataset's card (``BuiltinDataset.card``), which the core
