@@ -17,7 +17,18 @@ from torch import nn
 
 from cvkit.errors import UsageError
 from cvkit.model import unwrap
-from cvkit.task import Batch, BuiltinDataset, DatasetFormat, DatasetInfo, ModelConfig, RawSplit, Task, TaskDataset
+from cvkit.task import (
+    NO_OPTIONS,
+    Batch,
+    BuiltinDataset,
+    DatasetFormat,
+    DatasetInfo,
+    ModelConfig,
+    PredictOptions,
+    RawSplit,
+    Task,
+    TaskDataset,
+)
 from cvkit_multilabel import models
 from cvkit_multilabel.data import MultiLabelDataset
 from cvkit_multilabel.datasets import BUILTINS, FORMATS
@@ -96,11 +107,16 @@ class MultiLabelTask(Task):
     def _loss_args(self, model: nn.Module) -> dict[str, Any]:
         return getattr(unwrap(model), "loss_args", {})
 
-    def predict_step(self, model: nn.Module, batch: Batch) -> list[dict[str, Any]]:
+    def predict_step(self, model: nn.Module, batch: Batch,
+                     options: PredictOptions = NO_OPTIONS) -> list[dict[str, Any]]:
+        """Every class's probability, and the classes at or over their stored threshold (``predict --conf F``:
+        over F for every class instead)."""
         m = unwrap(model)
         self._model = weakref.ref(m)
         probs = torch.sigmoid(model(batch.inputs).float()).cpu().numpy().astype(np.float64)
         thresholds = m.thresholds.cpu().numpy() if hasattr(m, "thresholds") else np.full(probs.shape[1], 0.5)
+        if options.conf is not None:
+            thresholds = np.full(probs.shape[1], float(options.conf))
         return [{"scores": p, "labels": np.nonzero(p >= thresholds)[0].tolist()} for p in probs]
 
     def evaluator(self, info: DatasetInfo, metric: str | None = None) -> MultiLabelEvaluator:

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from cvkit.plugin import get_task
-from cvkit.task import Batch, DatasetInfo, ModelConfig
+from cvkit.task import Batch, DatasetInfo, ModelConfig, PredictOptions
 from cvkit_multilabel.task import asymmetric_loss
 
 INFO = DatasetInfo("t", "csv", "csv:/x", "val", ["cat", "dog", "hat"])
@@ -58,5 +58,8 @@ def test_predict_step_applies_the_stored_thresholds_and_records_round_trip() -> 
         img = task.draw(np.zeros((16, 16, 3), np.uint8), p, INFO)
         assert img.shape == (192, 192, 3) and img.max() > 0
     assert task.parse_record({}, INFO) == {"scores": None, "labels": []}
+    with torch.no_grad():
+        over = task.predict_step(model, Batch(x, None, [0, 1, 2], []), PredictOptions(conf=0.5))
+    assert [p["labels"] for p in over] == [np.nonzero(row >= 0.5)[0].tolist() for row in probs]
     shown = task.draw_target(np.zeros((8, 8, 3), np.uint8), [1, -1, 0], INFO)
     assert shown.shape[0] == 192
