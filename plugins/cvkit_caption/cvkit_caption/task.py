@@ -42,7 +42,7 @@ def _unwrap(model: nn.Module) -> nn.Module:
 class CaptionTask(Task):
     default_model = "attention-lstm"
     default_img_size = 64
-    default_epochs = 25
+    default_epochs = 6
     default_batch_size = 50
     default_lr = 2e-3
     default_optimizer = "adamw"

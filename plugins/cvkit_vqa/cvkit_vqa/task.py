@@ -58,7 +58,7 @@ def encode_questions(questions: list[str], vocab: list[str], device: torch.devic
 class VqaTask(Task):
     default_model = "attention"
     default_img_size = 64
-    default_epochs = 20
+    default_epochs = 4
     default_batch_size = 64
     default_lr = 2e-3
     default_optimizer = "adamw"
