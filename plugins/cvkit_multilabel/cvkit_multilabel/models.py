@@ -6,7 +6,6 @@ exactly the thresholds chosen during training."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -27,14 +26,9 @@ def small_cnn(num_classes: int, channels: int = 32, depth: int = 4) -> nn.Sequen
                    nn.MaxPool2d(2)]
         c_in, c = c, c * 2
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, num_classes)]
-    net = nn.Sequential(*layers)
-    for m in net.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.Linear):
-            nn.init.xavier_uniform_(m.weight)
-            nn.init.zeros_(m.bias)
-    return net
+    from cvkit.nn.init import init_weights
+
+    return init_weights(nn.Sequential(*layers))
 
 
 class MultiLabelNet(nn.Module):
@@ -83,11 +77,9 @@ def torchvision_model(name: str, num_classes: int, args: dict[str, Any], pretrai
         raise UsageError(f"unknown multilabel model {name!r}: see `cvkit models multilabel`")
     if not pretrained:
         return torchvision.models.get_model(name, weights=None, num_classes=num_classes, **args)
-    weights = torchvision.models.get_model_weights(name).DEFAULT
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
-    if not cached.exists():
-        raise CvkitError(f"--pretrained {name}: weights not in the local torch hub cache; place "
-                         f"{Path(weights.url).name} (from {weights.url}) at {cached}")
+    from cvkit.nn.hub import cached_weights
+
+    weights = cached_weights(torchvision.models.get_model_weights(name).DEFAULT)
     model = torchvision.models.get_model(name, weights=weights, **args)
     from cvkit.model import head
 

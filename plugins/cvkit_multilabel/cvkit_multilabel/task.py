@@ -9,7 +9,6 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -29,6 +28,7 @@ from cvkit.task import (
     Task,
     TaskDataset,
 )
+from cvkit.vision.draw import caption
 from cvkit_multilabel import models
 from cvkit_multilabel.data import MultiLabelDataset
 from cvkit_multilabel.datasets import BUILTINS, FORMATS
@@ -163,11 +163,11 @@ class MultiLabelTask(Task):
     def draw(self, image: np.ndarray, prediction: dict[str, Any], info: DatasetInfo) -> np.ndarray:
         s = prediction["scores"]
         lines = [f"{info.classes[i]} {s[i]:.2f}" for i in sorted(prediction["labels"], key=lambda i: -s[i])]
-        return _caption(image, lines or ["(no label)"])
+        return caption(image, lines or ["(no label)"])
 
     def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:
         lines = [info.classes[c] + (" (difficult)" if v == 0 else "") for c, v in enumerate(target) if v >= 0]
-        return _caption(image, lines or ["(no label)"])
+        return caption(image, lines or ["(no label)"])
 
 
 def asymmetric_loss(logits: torch.Tensor, y: torch.Tensor, gamma_neg: float, gamma_pos: float,
@@ -180,14 +180,3 @@ def asymmetric_loss(logits: torch.Tensor, y: torch.Tensor, gamma_neg: float, gam
     neg = (1 - y) * p_m.pow(gamma_neg) * torch.log((1 - p_m).clamp_min(1e-8))
     return -(pos + neg)
 
-
-def _caption(image: np.ndarray, lines: list[str]) -> np.ndarray:
-    """Upscale small images so text stays legible, then write ``lines`` on a dark band at the top."""
-    h, w = image.shape[:2]
-    scale = max(1, 192 // max(h, w))
-    img = cv2.resize(image, (w * scale, h * scale), interpolation=cv2.INTER_NEAREST) if scale > 1 else image.copy()
-    band = min(img.shape[0], 18 * len(lines) + 6)
-    img[:band] = (img[:band] * 0.35).astype(np.uint8)
-    for n, text in enumerate(lines):
-        cv2.putText(img, text, (4, 16 + 18 * n), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
-    return img
