@@ -185,6 +185,7 @@ def test_bad_shards_name_the_file(digits: tuple[str, str], tmp_path: Path) -> No
     folder = Path(digits[1].partition(":")[2])
     with pytest.raises(CvkitError, match="no split 'test'"):
         load_split(task, digits[1], "test")
+    assert load_split(task, f"wds:{folder}", "val").targets == load_split(task, digits[1], "val").targets
     with pytest.raises(CvkitError, match="written for task 'classify'"):
         load_split(get_task("detect"), digits[1], "val")
     with pytest.raises(CvkitError, match="not a shard folder"):
