@@ -14,10 +14,13 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cvkit.contract import BuiltinDataset, RawSplit
 from cvkit.errors import CvkitError, UsageError
-from cvkit.task import BuiltinDataset, RawSplit, Task
+
+if TYPE_CHECKING:
+    from cvkit.task import Task
 
 CARD_NAME = "cvkit-dataset.json"
 CARD_SEARCH_DEPTH = 3  # parents of the --data path searched for a card

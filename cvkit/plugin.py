@@ -11,7 +11,7 @@ import importlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cvkit.errors import CvkitError, UsageError
 
@@ -35,6 +35,7 @@ class TaskSpec:
     extra_models: str = ""  # a note such as "every torchvision classification model"
     metrics: tuple[str, ...] = ()  # --metric choices (Task.metric_names(), for completion without torch)
     runtime: str = ""  # "package.module[:object]" running exported ONNX models without torch (cvkit.runtime)
+    scoring: str = ""  # "package.module:Class", a torch-free cvkit.contract.Scoring (eval --predictions)
 
 
 @dataclass
@@ -141,3 +142,22 @@ def get_task(name: str) -> Task:
             ) from None
         entry._task = cls(entry.spec)
     return entry._task
+
+
+def get_scoring(name: str) -> Any:
+    """What ``eval --predictions`` needs of task ``name``: its torch-free scoring class (``TaskSpec.scoring``) when
+    the plugin declares one, else the full task (which imports torch)."""
+    plugins = discover()
+    entry = plugins.get(name)
+    if entry is None or entry.broken or not entry.spec.scoring or entry._task is not None:
+        return get_task(name)
+    module_name, _, attr = entry.spec.scoring.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001  as for get_task
+        raise CvkitError(f"task plugin {name!r} ({entry.package}) failed to load {entry.spec.scoring}: "
+                         f"{_describe(exc)}") from None
+    return cls(entry.spec)
+

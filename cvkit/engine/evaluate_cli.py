@@ -13,7 +13,6 @@ def run_eval(task: str | None, weights: Path | None, data: str | None, split: st
              predictions: Path | None, batch_size: int | None = None, device: str = "auto", workers: int = 0,
              skip_bad: bool = False, images: Path | None = None, videos: Path | None = None) -> dict[str, Any]:
     """Return the eval document of the contract: task, dataset, split, metrics, primary, num_samples, seconds."""
-    from cvkit.plugin import get_task
 
     options: dict[str, Any] = {"skip_bad": skip_bad}
     if images:
@@ -25,9 +24,10 @@ def run_eval(task: str | None, weights: Path | None, data: str | None, split: st
             raise UsageError("eval --predictions needs TASK (e.g. `cvkit eval detect --data ... --predictions ...`)")
         if data is None:
             raise UsageError("eval --predictions needs --data (the annotations to score against)")
-        from cvkit.engine.evaluate import evaluate_predictions
+        from cvkit.engine.score import evaluate_predictions
+        from cvkit.plugin import get_scoring
 
-        t = get_task(task)
+        t = get_scoring(task)  # torch-free where the plugin declares its scoring side
         check_metric(t, metric)
         raw = load_split(t, data, split, options)
         result = evaluate_predictions(t, raw, predictions, metric, skip_bad=skip_bad)

@@ -19,8 +19,8 @@ import torch
 from torchvision import tv_tensors
 
 from cvkit.io.images import read_image
-from cvkit.task import AnnotatedDataset, Batch, DatasetInfo, ModelConfig, RawSplit
-from cvkit.vision.schema import AnnotationSet
+from cvkit.task import AnnotatedDataset, Batch, DatasetInfo, ModelConfig
+from cvkit.vision.splits import raw_split  # noqa: F401 - re-exported (torch-free home)
 
 # --model-arg keys every ImageAnnotationDataset reads (and builders should not receive)
 DATA_ARGS = ("augment", "vflip")
@@ -70,18 +70,6 @@ def no_boxes(size: tuple[int, int]) -> dict[str, Any]:
     """An empty box set: box transforms (clamp, sanitize) need one even when there is nothing to move."""
     return {"boxes": tv_tensors.BoundingBoxes(torch.zeros(0, 4), format="XYXY", canvas_size=size),
             "labels": torch.zeros(0, dtype=torch.int64)}
-
-
-def raw_split(aset: AnnotationSet, path: Path, targets: list[Any], fmt: str | None = None,
-              extra: dict[str, Any] | None = None, classes: list[str] | None = None,
-              sources: list[str] | None = None) -> RawSplit:
-    """The contract's ``RawSplit`` of an AnnotationSet: its images' paths, ``targets`` (one per image), the files it
-    read and what it skipped; ``DatasetInfo`` named after the set with ``extra``."""
-    fmt = fmt or aset.format
-    info = DatasetInfo(name=aset.name, format=fmt, spec=f"{fmt}:{path}", split=aset.split,
-                       classes=list(aset.classes if classes is None else classes), extra=dict(extra or {}))
-    return RawSplit(info, sources if sources is not None else [im.path for im in aset.images], targets,
-                    list(aset.files), skipped=aset.skipped)
 
 
 def collate_samples(samples: list[dict[str, Any]], stack_targets: bool = False) -> Batch:

@@ -6,6 +6,7 @@ spec = TaskSpec(
     name="detect",
     summary="Object detection: CenterNet, YOLO grid, Faster R-CNN, RetinaNet, FCOS, SSDlite, HOG+SVM; VOC and COCO mAP",
     implementation="cvkit_detect.task:DetectTask",
+    scoring="cvkit_detect.scoring:DetectScoring",
     models=(
         "centernet",
         "yolo-grid",

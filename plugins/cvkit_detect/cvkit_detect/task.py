@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,10 +11,7 @@ from torch import nn
 from cvkit.task import (
     NO_OPTIONS,
     Batch,
-    BuiltinDataset,
-    DatasetFormat,
     DatasetInfo,
-    Evaluator,
     ModelConfig,
     PredictOptions,
     RawSplit,
@@ -26,14 +21,13 @@ from cvkit.vision.backmap import boxes_to_original
 from cvkit.vision.dataset import collate_samples
 from cvkit.vision.draw import draw_box_target, draw_detections
 from cvkit_detect import models, records
-from cvkit_detect.datasets.coco import CocoFormat
 from cvkit_detect.datasets.dataset import DetectionDataset, from_raw
-from cvkit_detect.datasets.shapes import ShapesDataset
-from cvkit_detect.datasets.voc import VocFormat
-from cvkit_detect.metrics.evaluator import METRICS, DetectionEvaluator
+from cvkit_detect.scoring import DetectScoring
 
 
-class DetectTask(Task):
+class DetectTask(DetectScoring, Task):
+    """Formats, embedded data, metric and record parsing come from :class:`DetectScoring` (torch-free)."""
+
     default_model = "centernet"
     default_img_size = 128
     default_epochs = 6
@@ -55,12 +49,6 @@ class DetectTask(Task):
         return out
 
     # ----------------------------------------------------------------- data
-    def formats(self) -> dict[str, DatasetFormat]:
-        return {"voc": VocFormat(), "coco": CocoFormat()}
-
-    def builtins(self) -> dict[str, BuiltinDataset]:
-        return {"shapes": ShapesDataset()}
-
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> DetectionDataset:
         return from_raw(raw, model, train)
 
@@ -101,27 +89,15 @@ class DetectTask(Task):
             out.append({"boxes": boxes, "scores": scores, "labels": labels})
         return out
 
-    def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator:
-        return DetectionEvaluator(info, metric)
-
-    def metric_names(self) -> list[str]:
-        return list(METRICS)
-
     # -------------------------------------------------------------- outputs
     def record(self, prediction: Any, info: DatasetInfo, options: PredictOptions = NO_OPTIONS) -> dict[str, Any]:
         return records.record(prediction, info)
-
-    def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
-        return records.parse_record(record, info)
 
     def csv_rows(self, record: dict[str, Any], info: DatasetInfo | None = None) -> list[dict[str, Any]]:
         return records.csv_rows(record)
 
     def coco_results(self, prediction: Any, info: DatasetInfo, image_id: Any) -> list[dict[str, Any]]:
         return records.coco_results(prediction, info, image_id)
-
-    def read_predictions_file(self, path: Path, info: DatasetInfo) -> Iterator[tuple[str, Any]] | None:
-        return records.read_coco_results(path, info)
 
     def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo,
              options: PredictOptions = NO_OPTIONS) -> np.ndarray:

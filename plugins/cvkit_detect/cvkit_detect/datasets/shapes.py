@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cvkit.contract import BuiltinDataset
 from cvkit.errors import CvkitError
-from cvkit.task import BuiltinDataset
 from cvkit.vision.shapes import CLASSES, IMAGE_SIZE, generate, write_shapes
 
 __all__ = ["CLASSES", "IMAGE_SIZE", "ShapesDataset", "generate"]

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cvkit.task import DatasetFormat, RawSplit
-from cvkit.vision.dataset import raw_split
+from cvkit.contract import DatasetFormat, RawSplit
 from cvkit.vision.detections import target_of
+from cvkit.vision.splits import raw_split
 from cvkit.vision.voc import VOC_CLASSES, load_voc, year_roots
 
 __all__ = ["VOC_CLASSES", "VocFormat"]

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from cvkit.contract import DatasetInfo, SampleEvaluator
 from cvkit.errors import UsageError
-from cvkit.task import DatasetInfo, SampleEvaluator
 from cvkit.vision.detections import as_numpy, coco_ids, ground_truth, results_list
 from cvkit.vision.evaluate import BOX_STATS, coco_evaluate
 from cvkit_detect.metrics.voc_ap import to_devkit, voc_eval_class
