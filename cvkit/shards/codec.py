@@ -15,6 +15,7 @@ import base64
 import dataclasses
 import importlib
 import os
+from collections.abc import Collection
 from pathlib import PurePath
 from typing import Any
 
@@ -29,13 +30,14 @@ class NotStorable(CvkitError):
     """An annotation holds something a shard cannot carry (a file reference, an arbitrary object)."""
 
 
-def encode(obj: Any, source: str | None = None) -> Any:
+def encode(obj: Any, allowed: Collection[str] = ()) -> Any:
     """A JSON-ready form of ``obj`` from which :func:`decode` rebuilds an equal object.
 
-    A string naming an existing file other than ``source`` (the sample's own image, which the shard stores) is
-    refused: the file it names would not travel with the shard."""
+    A string naming an existing file is refused unless it is in ``allowed`` (the sample's own image, which the
+    shard stores, and the text annotation files already parsed into the targets, named only in messages): any
+    other file (a mask, a depth map) would not travel with the shard."""
     if obj is None or isinstance(obj, (bool, str)):
-        if isinstance(obj, str) and obj != source and _names_a_file(obj):
+        if isinstance(obj, str) and obj not in allowed and _names_a_file(obj):
             raise NotStorable(f"refers to the file {obj} (shards carry images and JSON annotations only; "
                               "annotations stored in other files such as masks or depth maps are not supported)")
         return obj
@@ -44,13 +46,13 @@ def encode(obj: Any, source: str | None = None) -> Any:
     if isinstance(obj, float) and type(obj) is float:
         return obj
     if isinstance(obj, list):
-        return [encode(v, source) for v in obj]
+        return [encode(v, allowed) for v in obj]
     if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
-        return {"$tuple": [encode(v, source) for v in obj]}
+        return {"$tuple": [encode(v, allowed) for v in obj]}
     if isinstance(obj, dict):
         if all(isinstance(k, str) and not k.startswith("$") for k in obj):
-            return {k: encode(v, source) for k, v in obj.items()}
-        return {"$dict": [[encode(k, source), encode(v, source)] for k, v in obj.items()]}
+            return {k: encode(v, allowed) for k, v in obj.items()}
+        return {"$dict": [[encode(k, allowed), encode(v, allowed)] for k, v in obj.items()]}
     if isinstance(obj, np.ndarray):
         return _array("$array", obj)
     if isinstance(obj, np.generic):
@@ -58,7 +60,7 @@ def encode(obj: Any, source: str | None = None) -> Any:
     if type(obj).__module__.startswith("torch") and type(obj).__name__ == "Tensor":
         return _array("$tensor", obj.detach().cpu().numpy())
     if isinstance(obj, (set, frozenset)):
-        return {"$set": [encode(v, source) for v in sorted(obj, key=repr)], "frozen": isinstance(obj, frozenset)}
+        return {"$set": [encode(v, allowed) for v in sorted(obj, key=repr)], "frozen": isinstance(obj, frozenset)}
     if isinstance(obj, bytes):
         return {"$bytes": base64.b64encode(obj).decode("ascii")}
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -66,7 +68,7 @@ def encode(obj: Any, source: str | None = None) -> Any:
         if not _trusted(cls.__module__):
             raise NotStorable(f"holds a {cls.__module__}.{cls.__qualname__} (only cvkit and task-plugin "
                               "dataclasses can be stored)")
-        fields = {f.name: encode(getattr(obj, f.name), source) for f in dataclasses.fields(obj) if f.init}
+        fields = {f.name: encode(getattr(obj, f.name), allowed) for f in dataclasses.fields(obj) if f.init}
         return {"$dataclass": f"{cls.__module__}:{cls.__qualname__}", "fields": fields}
     if isinstance(obj, PurePath):
         raise NotStorable(f"refers to the file {obj} (shards carry images and JSON annotations only)")
@@ -138,5 +140,6 @@ def _dataclass(name: str, fields: dict[str, Any]) -> Any:
 
 
 def _names_a_file(text: str) -> bool:
-    """An absolute path to an existing file (a mask or depth map beside the image): not storable as JSON."""
-    return len(text) < 4096 and os.path.isabs(text) and os.path.isfile(text)
+    """A path (absolute, or relative like the loaders' own) to an existing file, such as a mask or depth map
+    beside the image: the shard would depend on it, so it is refused rather than stored as a dangling name."""
+    return len(text) < 4096 and ("/" in text or os.sep in text or "." in text) and os.path.isfile(text)

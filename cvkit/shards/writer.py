@@ -27,6 +27,7 @@ from cvkit.shards.index import FORMAT, MANIFEST, VERSION, sample_key
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
           "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 BLOCK = 512
+TEXT_ANNOTATIONS = (".json", ".jsonl", ".xml", ".txt", ".csv", ".yaml", ".yml")
 
 
 def parse_size(text: str) -> int:
@@ -144,6 +145,8 @@ def _write_split(tmp: Path, out: Path, raw: Any, split: str, shard_size: int, sk
     writer = SplitWriter(tmp, split, shard_size)
     targets: list[Any] = []
     skipped = 0
+    # text annotation files are parsed into the targets already; a target may name them (for messages)
+    annotation_files = {str(f) for f in raw.files if Path(f).suffix.lower() in TEXT_ANNOTATIONS}
     try:
         for source, target in zip(raw.sources, raw.targets, strict=True):
             if not str(source).lower().endswith(IMAGE_EXTENSIONS):
@@ -151,7 +154,7 @@ def _write_split(tmp: Path, out: Path, raw: Any, split: str, shard_size: int, sk
                                  f"({', '.join(IMAGE_EXTENSIONS)})")
             try:
                 image = _read(source)
-                encoded = encode(target, str(source))
+                encoded = encode(target, {str(source), *annotation_files})
             except BadInput:
                 if not skip_bad:
                     raise

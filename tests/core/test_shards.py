@@ -44,7 +44,7 @@ def _deep_equal(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
-def test_codec_round_trips_exactly(tmp_path: Path) -> None:
+def test_codec_round_trips_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(0)
     target = {
         "boxes": rng.random((3, 4)).astype(np.float32) * 1000, "labels": np.array([1, 0, 7], np.int64),
@@ -61,7 +61,10 @@ def test_codec_round_trips_exactly(tmp_path: Path) -> None:
     other.write_bytes(b"x")
     with pytest.raises(NotStorable, match="mask.png"):
         encode({"mask": str(other)})
-    assert encode(str(other), source=str(other)) == str(other)  # the sample's own image is stored anyway
+    assert encode(str(other), {str(other)}) == str(other)  # the sample's own image is stored anyway
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NotStorable, match="mask.png"):  # relative paths too (segment's VOC targets)
+        encode({"kind": "png", "file": "./mask.png"})
     with pytest.raises(NotStorable):
         encode(object())
     with pytest.raises(ValueError, match="refused class"):
