@@ -6,6 +6,7 @@ spec = TaskSpec(
     name="instance",
     summary="Instance segmentation: Mask R-CNN (small from-scratch and torchvision ResNet-50 FPN); COCO segm/bbox AP",
     implementation="cvkit_instance.task:InstanceTask",
+    scoring="cvkit_instance.scoring:InstanceScoring",
     models=("maskrcnn-small", "maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_v2"),
     dataset_formats=("coco", "voc"),
     builtin_datasets=("shapes",),

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cvkit.task import DatasetInfo
+from cvkit.contract import DatasetInfo
 from cvkit.vision import detections
 from cvkit.vision.detections import csv_rows
 from cvkit_instance.metrics.evaluator import as_prediction

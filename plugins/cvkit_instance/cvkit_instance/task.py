@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,10 +11,7 @@ from torch import nn
 from cvkit.task import (
     NO_OPTIONS,
     Batch,
-    BuiltinDataset,
-    DatasetFormat,
     DatasetInfo,
-    Evaluator,
     ModelConfig,
     PredictOptions,
     RawSplit,
@@ -25,16 +20,15 @@ from cvkit.task import (
 from cvkit.vision.backmap import boxes_to_original, masks_to_rles
 from cvkit.vision.dataset import collate_samples
 from cvkit_instance import draw, models, records
-from cvkit_instance.datasets.coco import CocoInstanceFormat
 from cvkit_instance.datasets.dataset import InstanceDataset, from_raw
-from cvkit_instance.datasets.shapes import ShapesInstanceDataset
-from cvkit_instance.datasets.voc import VocInstanceFormat
-from cvkit_instance.metrics.evaluator import InstanceEvaluator
+from cvkit_instance.scoring import InstanceScoring
 
 MASK_THRESHOLD = 0.5
 
 
-class InstanceTask(Task):
+class InstanceTask(InstanceScoring, Task):
+    """Formats, embedded data, metric and record parsing come from :class:`InstanceScoring` (torch-free)."""
+
     default_model = "maskrcnn-small"
     default_img_size = 64
     default_epochs = 10
@@ -47,12 +41,6 @@ class InstanceTask(Task):
     default_input_size = (3, 64, 64)
 
     # ----------------------------------------------------------------- data
-    def formats(self) -> dict[str, DatasetFormat]:
-        return {"coco": CocoInstanceFormat(), "voc": VocInstanceFormat()}
-
-    def builtins(self) -> dict[str, BuiltinDataset]:
-        return {"shapes": ShapesInstanceDataset()}
-
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> InstanceDataset:
         return from_raw(raw, model, train)
 
@@ -87,24 +75,15 @@ class InstanceTask(Task):
             out.append({"boxes": boxes, "scores": scores[keep], "labels": labels[keep], "masks": masks})
         return out
 
-    def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator:
-        return InstanceEvaluator(info, metric)
-
     # -------------------------------------------------------------- outputs
     def record(self, prediction: Any, info: DatasetInfo, options: PredictOptions = NO_OPTIONS) -> dict[str, Any]:
         return records.record(prediction, info)
-
-    def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
-        return records.parse_record(record, info)
 
     def csv_rows(self, record: dict[str, Any], info: DatasetInfo | None = None) -> list[dict[str, Any]]:
         return records.csv_rows(record)
 
     def coco_results(self, prediction: Any, info: DatasetInfo, image_id: Any) -> list[dict[str, Any]]:
         return records.coco_results(prediction, info, image_id)
-
-    def read_predictions_file(self, path: Path, info: DatasetInfo) -> Iterator[tuple[str, Any]] | None:
-        return records.read_coco_results(path, info)
 
     def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo,
              options: PredictOptions = NO_OPTIONS) -> np.ndarray:

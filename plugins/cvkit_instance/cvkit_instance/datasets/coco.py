@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cvkit.task import DatasetFormat, RawSplit
+from cvkit.contract import DatasetFormat, RawSplit
 from cvkit.vision.coco import is_coco, load_coco
-from cvkit.vision.dataset import raw_split
 from cvkit.vision.detections import target_of
+from cvkit.vision.splits import raw_split
 
 
 class CocoInstanceFormat(DatasetFormat):

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from cvkit.console import warn
+from cvkit.contract import DatasetFormat, RawSplit
 from cvkit.errors import BadInput
-from cvkit.task import DatasetFormat, RawSplit
-from cvkit.vision.dataset import raw_split
 from cvkit.vision.detections import target_of
+from cvkit.vision.splits import raw_split
 from cvkit.vision.voc import VOC_CLASSES, load_voc, read_labelmap, segmentation_png, year_roots
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cvkit.task import DatasetInfo, SampleEvaluator
+from cvkit.contract import DatasetInfo, SampleEvaluator
 from cvkit.vision.detections import as_numpy, coco_ids, ground_truth, results_list
 from cvkit.vision.evaluate import BOX_STATS, coco_evaluate
 from cvkit_instance.metrics.coco_segm import mask_targets
