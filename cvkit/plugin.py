@@ -120,12 +120,28 @@ def task_names() -> list[str]:
     return sorted(name for name, e in discover().items() if not e.broken)
 
 
+def did_you_mean(name: str, known: list[str]) -> str:
+    """`` (did you mean a, b?)`` for the names closest to ``name`` (difflib), or '' when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=3)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+def check_model_name(task: Task, name: str) -> None:
+    """UsageError for a model name the task does not build, with the closest names, before any data is read."""
+    names = task.model_names()
+    if name not in names:
+        raise UsageError(f"task {task.name!r} has no model {name!r}{did_you_mean(name, names)}; "
+                         f"`cvkit models {task.name}` lists them")
+
+
 def get_task(name: str) -> Task:
     """Import and instantiate the task plugin ``name`` (only this one)."""
     plugins = discover()
     if name not in plugins:
         known = ", ".join(task_names()) or "none installed"
-        raise UsageError(f"unknown task {name!r} (installed tasks: {known})")
+        raise UsageError(f"unknown task {name!r}{did_you_mean(name, task_names())} (installed tasks: {known})")
     entry = plugins[name]
     if entry.broken:
         raise CvkitError(f"task plugin {name!r} ({entry.package}) is broken: {entry.error}")

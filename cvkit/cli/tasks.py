@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import textwrap
 
 import typer
 
@@ -12,12 +14,17 @@ TASK_ARG = typer.Argument(..., help="Task name (see `cvkit tasks`).", show_defau
 
 
 @app.command("tasks")
-def tasks_cmd(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
+def tasks_cmd(task: str = typer.Argument(None, help="Only this task, with its training defaults.", show_default=False),
+              as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
     """Installed task plugins: name, package, version, models, dataset formats (broken ones with their error)."""
-    from cvkit.plugin import discover
+    from cvkit.plugin import discover, get_task
 
+    if task:
+        get_task(task)  # an unknown name fails here, with the closest names
     rows = []
     for name, e in sorted(discover().items()):
+        if task and name != task:
+            continue
         row = {"name": name, "package": e.package, "version": e.version, "status": "broken" if e.broken else "ok"}
         if e.spec:
             row.update(summary=e.spec.summary, models=list(e.spec.models), extra_models=e.spec.extra_models,
@@ -26,53 +33,98 @@ def tasks_cmd(as_json: bool = typer.Option(False, "--json", help="One JSON docum
                        metrics=list(e.spec.metrics))
         else:
             row["error"] = e.error
+        if task:
+            row["defaults"] = task_defaults(get_task(name))
         rows.append(row)
     if as_json:
         typer.echo(json.dumps({"tasks": rows}, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("task", "package", "version", "models", "data formats")
-    for r in rows:
+    if task:
+        typer.echo(defaults_block(task))
+    width = shutil.get_terminal_size((100, 24)).columns
+    for r in rows:  # one block per task, lists wrapped at word boundaries: no name is ever cut
+        typer.echo(f"{r['name']}  ({r['package']} {r['version']})")
         if r["status"] == "broken":
-            table.add_row(r["name"], r["package"], r["version"], f"[red]broken: {r['error']}[/red]", "")
-        else:
-            models = ", ".join(r["models"]) + (f" + {r['extra_models']}" if r["extra_models"] else "")
-            formats = ", ".join(r["dataset_formats"] + [f"builtin:{b}" for b in r["builtin_datasets"]])
-            table.add_row(r["name"], r["package"], r["version"], models, formats)
-    Console(soft_wrap=False).print(table)
+            typer.echo(_wrap("broken", r["error"], width))
+            continue
+        if r["summary"]:
+            typer.echo(_wrap("", r["summary"], width))
+        models = ", ".join(r["models"]) + (f" + {r['extra_models']}" if r["extra_models"] else "")
+        typer.echo(_wrap("models", models, width))
+        formats = ", ".join(r["dataset_formats"] + [f"builtin:{b}" for b in r["builtin_datasets"]])
+        typer.echo(_wrap("data", formats, width))
+
+
+def _wrap(label: str, text: str, width: int) -> str:
+    head = f"  {label + ':' if label else '':<8}"
+    return textwrap.fill(text, width=max(width - 1, 40), initial_indent=head, subsequent_indent=" " * len(head),
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def task_defaults(task: object) -> dict[str, object]:
+    """What ``cvkit train TASK`` uses for the options left unset (before a dataset card's recommendations)."""
+    return {"data": task.spec.default_data, "model": task.default_model, "epochs": task.default_epochs,
+            "batch-size": task.default_batch_size, "lr": task.default_lr, "optimizer": task.default_optimizer,
+            "weight-decay": task.default_weight_decay, "schedule": task.default_schedule,
+            "warmup-epochs": task.default_warmup_epochs, "img-size": task.default_img_size}
+
+
+def defaults_block(name: str) -> str:
+    """``defaults for TASK:`` and one ``--option value`` per line (imports the task)."""
+    from cvkit.plugin import get_task
+
+    values = task_defaults(get_task(name))
+    lines = [f"defaults for {name} (a dataset card may recommend others for its data):"]
+    lines += [f"  --{key:<14} {value}" for key, value in values.items()]
+    return "\n".join(lines)
 
 
 @app.command("models")
 def models_cmd(task: str = TASK_ARG,
+               name: str = typer.Argument(None, help="One model: its --model-arg keys with their defaults.",
+                                          show_default=False),
+               pattern: str = typer.Option(None, "--filter", help="Only names matching this shell pattern, e.g. "
+                                           "'*resnet*' (fnmatch).", show_default=False),
+               params: bool = typer.Option(False, "--params", help="Also count parameters (each model built on the "
+                                           "meta device: no memory, no initialisation; slower for big lists)."),
                as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
-               num_classes: int = typer.Option(10, help="Classes assumed for the parameter counts.")) -> None:
-    """Models of a task with their parameter counts (for NUM_CLASSES classes)."""
-    import torch
-
-    from cvkit.plugin import get_task
-    from cvkit.task import DatasetInfo, ModelConfig
+               num_classes: int = typer.Option(10, min=1, help="Classes assumed for --params (count-params "
+                                               "assumes the same).")) -> None:
+    """Models of a task (the default one marked *); with NAME, that model's --model-arg keys and defaults."""
+    from cvkit.cli.model_list import REQUIRED, list_models, model_arguments
+    from cvkit.plugin import check_model_name, get_task
 
     t = get_task(task)
-    info = DatasetInfo("count", "none", "", "train", [str(i) for i in range(num_classes)])
-    rows = []
-    for name in t.model_names():
-        try:
-            try:
-                with torch.device("meta"):  # shapes only: no memory, no initialisation cost
-                    model = t.build_model(ModelConfig(name, t.default_img_size), info)
-            except (NotImplementedError, RuntimeError):  # a builder that copies data at construction
-                model = t.build_model(ModelConfig(name, t.default_img_size), info)
-            params = sum(p.numel() for p in model.parameters())
-        except Exception as exc:  # one model that cannot be built at this size still lists the others
-            params, note = None, f"{type(exc).__name__}: {str(exc)[:60]}"
+    if name:
+        check_model_name(t, name)
+        args = model_arguments(t, name)
+        if as_json:
+            typer.echo(json.dumps({"task": task, "model": name, "model_args": args}, indent=2, default=repr))
+        elif args is None:
+            typer.echo(f"{task} {name}: the task does not list this model's --model-arg keys")
         else:
-            note = ""
-        rows.append({"name": name, "params": params, "note": note})
-    if as_json:
-        typer.echo(json.dumps({"task": task, "num_classes": num_classes, "models": rows}, indent=2))
+            typer.echo(f"--model-arg keys of {task} {name} (KEY=VALUE, values in YAML):")
+            for key, value in args.items():
+                typer.echo(f"  {key:<30} {REQUIRED if value == REQUIRED else repr(value)}")
+            if not args:
+                typer.echo("  (none)")
         return
+    rows = list_models(t, pattern, num_classes if params else None)
+    if as_json:
+        typer.echo(json.dumps({"task": task, "default": t.default_model, "num_classes": num_classes if params
+                               else None, "models": rows}, indent=2))
+        return
+    if not rows:
+        typer.echo(f"no {task} model matches {pattern!r}")
+        return
+    typer.echo(f"{'model':<30}{'parameters':>14}" if params else "model")
     for r in rows:
-        count = f"{r['params']:,}" if r["params"] is not None else "-"
-        typer.echo(f"{r['name']:<28} {count:>14}  {r['note']}".rstrip())
+        mark = "*" if r["default"] else " "
+        line = f"{r['name'] + mark:<30}"
+        if params:
+            line += f"{r['params']:>14,}" if r["params"] is not None else f"{'-':>14}  {r['note']}"
+        typer.echo(line.rstrip())
+    note = f"* default model; `cvkit models {task} NAME` shows a model's --model-arg keys"
+    typer.echo(note + (f"; counts for {num_classes} classes at --img-size {t.default_img_size}" if params
+                       else "; --params adds parameter counts"))
+    typer.echo("defaults for train: " + " ".join(f"--{k} {v}" for k, v in task_defaults(t).items()))

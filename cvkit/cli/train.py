@@ -8,11 +8,12 @@ from typing import Literal
 import typer
 
 from cvkit.cli.app import app
+from cvkit.cli.task_help import TaskDefaultsHelp
 
 TASK_DEFAULT = "task default"
 
 
-@app.command("train")
+@app.command("train", cls=TaskDefaultsHelp)
 def train_cmd(
     ctx: typer.Context,
     task: str = typer.Argument(None, help="Task to train (read from the checkpoint with --resume).",

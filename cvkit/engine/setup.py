@@ -22,6 +22,9 @@ def apply_task_defaults(cfg: TrainConfig, task: Task) -> None:
     the task's defaults for the model, then the task's own."""
     cfg.data = cfg.data or task.spec.default_data
     cfg.model = cfg.model or task.default_model
+    from cvkit.plugin import check_model_name
+
+    check_model_name(task, cfg.model)  # a typo fails here, with the closest names, before any data is read
     from cvkit.data import card_defaults, read_card, resolve
 
     _, path = resolve(task, cfg.data)
