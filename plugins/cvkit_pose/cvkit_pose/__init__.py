@@ -7,6 +7,7 @@ spec = TaskSpec(
     summary="Human pose: top-down heatmap networks (SimpleBaseline, stacked hourglass), Keypoint R-CNN; "
     "MPII PCKh and COCO keypoint AP",
     implementation="cvkit_pose.task:PoseTask",
+    scoring="cvkit_pose.scoring:PoseScoring",
     models=("simple-baseline", "hourglass", "keypoint-rcnn"),
     dataset_formats=("mpii", "coco"),
     builtin_datasets=("stickmen",),

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from cvkit.contract import DatasetInfo
 from cvkit.errors import BadInput
-from cvkit.task import DatasetInfo
 from cvkit_pose.metrics.evaluator import empty_prediction
 
 

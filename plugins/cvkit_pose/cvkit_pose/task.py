@@ -8,7 +8,6 @@ longer edge). ``keypoint-rcnn`` sees whole images and finds the people itself.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,10 +18,7 @@ from cvkit.errors import CvkitError
 from cvkit.task import (
     NO_OPTIONS,
     Batch,
-    BuiltinDataset,
-    DatasetFormat,
     DatasetInfo,
-    Evaluator,
     ModelConfig,
     PredictOptions,
     RawSplit,
@@ -31,8 +27,8 @@ from cvkit.task import (
 from cvkit.vision.backmap import boxes_to_original, keypoints_to_original
 from cvkit_pose import draw, heatmaps, models, records, transforms
 from cvkit_pose.data import ImageCrops, PersonCrops, PoseDataset, WholeImages
-from cvkit_pose.datasets import BUILTINS, FORMATS
-from cvkit_pose.metrics.evaluator import METRICS, PoseEvaluator, empty_prediction
+from cvkit_pose.metrics.evaluator import empty_prediction
+from cvkit_pose.scoring import PoseScoring
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -45,7 +41,9 @@ def joints_mse(output: torch.Tensor, target: torch.Tensor, weights: torch.Tensor
     return 0.5 * ((output.float() - target) * w).pow(2).mean()
 
 
-class PoseTask(Task):
+class PoseTask(PoseScoring, Task):
+    """Formats, embedded data, metric and record parsing come from :class:`PoseScoring` (torch-free)."""
+
     default_model = "simple-baseline"
     default_img_size = 256
     default_epochs = 140
@@ -65,12 +63,6 @@ class PoseTask(Task):
         return {}
 
     # ----------------------------------------------------------------- data
-    def formats(self) -> dict[str, DatasetFormat]:
-        return FORMATS
-
-    def builtins(self) -> dict[str, BuiltinDataset]:
-        return BUILTINS
-
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> PoseDataset:
         if not models.is_heatmap(model.name):
             return WholeImages(raw.info, raw.sources, raw.targets, model, train, raw.files)
@@ -176,27 +168,15 @@ class PoseTask(Task):
             preds.append({"keypoints": kp, "boxes": boxes, "scores": det["scores"].detach().float().cpu().numpy()})
         return preds
 
-    def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator:
-        return PoseEvaluator(info, metric)
-
-    def metric_names(self) -> list[str]:
-        return list(METRICS)
-
     # -------------------------------------------------------------- outputs
     def record(self, prediction: Any, info: DatasetInfo, options: PredictOptions = NO_OPTIONS) -> dict[str, Any]:
         return records.record(prediction, info)
-
-    def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
-        return records.parse_record(record, info)
 
     def csv_rows(self, record: dict[str, Any], info: DatasetInfo | None = None) -> list[dict[str, Any]]:
         return records.csv_rows(record, list(info.classes) if info is not None else None)
 
     def coco_results(self, prediction: Any, info: DatasetInfo, image_id: Any) -> list[dict[str, Any]]:
         return records.coco_results(prediction, info, image_id)
-
-    def read_predictions_file(self, path: Path, info: DatasetInfo) -> Any:
-        return records.read_coco_results(path, info)
 
     def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo,
              options: PredictOptions = NO_OPTIONS) -> np.ndarray:

@@ -6,7 +6,7 @@ Loaders parse annotations only (``RawSplit``: image paths and per-image raw targ
 
 from __future__ import annotations
 
-from cvkit.task import BuiltinDataset, DatasetFormat
+from cvkit.contract import BuiltinDataset, DatasetFormat
 
 from .coco import CocoFormat
 from .mpii import MpiiFormat

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
+from cvkit.contract import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.vision.coco import is_coco, load_coco
 from cvkit.vision.schema import ImageAnnotation
 from cvkit_pose.skeleton import default_skeleton, extra_for

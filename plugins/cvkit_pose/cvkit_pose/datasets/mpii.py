@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from cvkit.console import warn
+from cvkit.contract import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.errors import BadInput, CvkitError
-from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
 from cvkit_pose.datasets.mpii_mat import RELEASE_NAME, read_head_boxes, read_release
 from cvkit_pose.skeleton import MPII_JOINTS, extra_for
 from cvkit_pose.target import box_crop, joint_box, make_target, mpii_crop

@@ -25,9 +25,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from cvkit.contract import BuiltinDataset
 from cvkit.data import fresh_folder
 from cvkit.errors import CvkitError, UsageError
-from cvkit.task import BuiltinDataset
 from cvkit_pose.datasets.mpii_mat import write_gt_mat
 from cvkit_pose.skeleton import MPII_JOINTS, MPII_SKELETON
 from cvkit_pose.target import ENLARGE, MPII_CENTRE_SHIFT, MPII_PIXELS

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from cvkit.contract import DatasetInfo, SampleEvaluator
 from cvkit.errors import CvkitError
-from cvkit.task import DatasetInfo, SampleEvaluator
 from cvkit_pose.metrics import oks, pckh
 from cvkit_pose.skeleton import sigmas_for
 from cvkit_pose.target import scorable
