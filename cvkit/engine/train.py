@@ -158,6 +158,7 @@ def fit(run: Run, stop: _StopFlag) -> None:
         run.ckpt.epoch = 1
         _end_epoch(run, result, {"epoch": 1, "step": 0}, time.perf_counter() - started, skips)
         _finish(run, started, skips)
+        _finished_anyway(run, stop)
         return
 
     steps_per_epoch = math.ceil(len(EpochSampler(len(run.train_set), True, world=dist.world, rank=dist.rank,
@@ -228,6 +229,14 @@ def fit(run: Run, stop: _StopFlag) -> None:
         if dist.any(stop.requested) and epoch + 1 < cfg.epochs:
             raise Interrupted(run.out / "last.pt")
     _finish(run, started, skips)
+    _finished_anyway(run, stop)
+
+
+def _finished_anyway(run: Run, stop: _StopFlag) -> None:
+    """A stop request that came as the last epoch ended: the run is complete, say so (exit 0, nothing to resume)."""
+    if stop.requested and run.dist.is_main:
+        warn(f"the stop request came after the last step: the run finished all {run.cfg.epochs} epochs "
+             f"(nothing to resume; {run.out})")
 
 
 def _step(run: Run, batch: Any, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
@@ -285,8 +294,7 @@ def _end_epoch(run: Run, result: EvalResult, row: dict[str, Any], seconds: float
     )
     if improved:
         ck.best = {"metric": result.primary, "value": value, "epoch": ck.epoch}
-    summary = ", ".join(f"{k} {v:.4f}" for k, v in row.items() if k.startswith(("train_loss", "val_"))
-                        and isinstance(v, float))
+    summary = epoch_summary(row, result.primary)
     if run.dist.is_main:
         info(f"epoch {ck.epoch}/{run.cfg.epochs}  {summary}  ({seconds:.1f} s)")
     _save(run, optimizer, scheduler, scaler, "last.pt")
@@ -294,6 +302,17 @@ def _end_epoch(run: Run, result: EvalResult, row: dict[str, Any], seconds: float
         _save(run, optimizer, scheduler, scaler, "best.pt")
     if run.dist.is_main:
         rundir.write_metrics(run.out, ck.history)
+
+
+def epoch_summary(row: dict[str, Any], primary: str, most: int = 4) -> str:
+    """The epoch line's figures: the training loss, the primary metric, then other validation metrics up to
+    ``most`` in all; the count of the rest, which metrics.csv holds."""
+    figures = {k: v for k, v in row.items() if k.startswith(("train_loss", "val_")) and isinstance(v, float)}
+    first = [k for k in ("train_loss", f"val_{primary}") if k in figures]
+    keys = (first + [k for k in figures if k not in first and k.startswith("val_")]
+            + [k for k in figures if k not in first and not k.startswith("val_")])
+    text = ", ".join(f"{k} {figures[k]:.4f}" for k in keys[:most])
+    return text + (f" (+{len(keys) - most} more in metrics.csv)" if len(keys) > most else "")
 
 
 def _save(run: Run, optimizer: Any, scheduler: Any, scaler: Any, name: str) -> Path:

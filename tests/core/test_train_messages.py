@@ -1,0 +1,38 @@
+"""What training prints: the epoch line's few figures, and a stop request that came as the last epoch ended."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cvkit.engine import train as engine
+
+
+def test_epoch_line_shows_loss_primary_and_few_others() -> None:
+    row = {"epoch": 3, "step": 9, "lr": 0.1, "train_loss": 1.0, "train_loss_box": 0.5,
+           **{f"val_m{i}": i / 10 for i in range(30)}, "val_map": 0.25, "time": 1.0}
+    text = engine.epoch_summary(row, "map")
+    assert text.startswith("train_loss 1.0000, val_map 0.2500, val_m0 0.0000, val_m1 0.1000")
+    assert text.endswith("(+29 more in metrics.csv)") and "val_m2" not in text
+    assert engine.epoch_summary({"train_loss": 1.0, "val_acc": 0.5}, "acc") == "train_loss 1.0000, val_acc 0.5000"
+
+
+def test_stop_request_during_last_evaluation_says_the_run_finished(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from cvkit.engine.config import TrainConfig
+
+    run = engine.prepare(TrainConfig(task="classify", data="builtin:digits", epochs=1, batch_size=256,
+                                     out=str(tmp_path / "run")), set())
+    stop = engine._StopFlag()
+    evaluate = engine._evaluate
+
+    def evaluate_then_signal(*args, **kwargs):  # the Ctrl-C lands while the last epoch is being validated
+        stop.requested = True
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "_evaluate", evaluate_then_signal)
+    engine.fit(run, stop)  # no Interrupted: the run is complete
+    err = capsys.readouterr().err
+    assert "the run finished all 1 epochs (nothing to resume" in err
+    assert (tmp_path / "run" / "summary.json").exists()
