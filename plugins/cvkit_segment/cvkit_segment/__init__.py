@@ -6,6 +6,7 @@ spec = TaskSpec(
     name="segment",
     summary="Semantic segmentation: FCN, encoder-decoder, U-Net, DeepLabV3, LR-ASPP, HRNet-style; mIoU",
     implementation="cvkit_segment.task:SegmentTask",
+    scoring="cvkit_segment.scoring:SegmentScoring",
     models=(
         "unet",
         "fcn",

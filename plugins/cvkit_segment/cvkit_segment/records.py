@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from cvkit.contract import DatasetInfo
 from cvkit.errors import BadInput
 from cvkit.io.atomic import write_bytes
-from cvkit.task import DatasetInfo
 from cvkit.vision.masks import decode_rle, encode_rle
 from cvkit_segment.metrics.evaluator import as_labels
 from cvkit_segment.palette import encode_label_png, read_label_png

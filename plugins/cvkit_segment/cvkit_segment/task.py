@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +13,7 @@ from torch import nn
 from cvkit.task import (
     NO_OPTIONS,
     Batch,
-    BuiltinDataset,
-    DatasetFormat,
     DatasetInfo,
-    Evaluator,
     ModelConfig,
     PredictOptions,
     RawSplit,
@@ -26,14 +22,10 @@ from cvkit.task import (
 from cvkit.vision.backmap import labels_to_original
 from cvkit.vision.dataset import collate_samples
 from cvkit_segment import draw, models, records
-from cvkit_segment.datasets.coco import CocoSegFormat, CocoVocFormat
 from cvkit_segment.datasets.dataset import SegmentationDataset, from_raw
-from cvkit_segment.datasets.sbd import SbdFormat
-from cvkit_segment.datasets.shapes import ShapesSegDataset
 from cvkit_segment.datasets.target import load_label
-from cvkit_segment.datasets.voc import VocSegFormat
-from cvkit_segment.metrics.evaluator import SegmentationEvaluator
 from cvkit_segment.palette import VOID
+from cvkit_segment.scoring import SegmentScoring
 
 AUX_WEIGHT = 0.5
 
@@ -47,7 +39,9 @@ def segmentation_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tenso
     return loss / max(1, valid)
 
 
-class SegmentTask(Task):
+class SegmentTask(SegmentScoring, Task):
+    """Formats, embedded data, metric and record parsing come from :class:`SegmentScoring` (torch-free)."""
+
     default_model = "unet"
     default_img_size = 64
     default_epochs = 8
@@ -60,12 +54,6 @@ class SegmentTask(Task):
     default_input_size = (3, 64, 64)
 
     # ----------------------------------------------------------------- data
-    def formats(self) -> dict[str, DatasetFormat]:
-        return {"voc": VocSegFormat(), "sbd": SbdFormat(), "coco": CocoSegFormat(), "coco-voc": CocoVocFormat()}
-
-    def builtins(self) -> dict[str, BuiltinDataset]:
-        return {"shapes": ShapesSegDataset()}
-
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> SegmentationDataset:
         return from_raw(raw, model, train)
 
@@ -103,9 +91,6 @@ class SegmentTask(Task):
         return [{"labels": labels_to_original(logits[i], meta["orig_size"], dtype), "source": meta["source"]}
                 for i, meta in enumerate(batch.meta)]
 
-    def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator:
-        return SegmentationEvaluator(info, metric)
-
     # -------------------------------------------------------------- outputs
     def record(self, prediction: Any, info: DatasetInfo, options: PredictOptions = NO_OPTIONS) -> dict[str, Any]:
         """Per-class RLEs always; a label PNG only into ``options.save_masks`` (``predict --save-masks DIR``)."""
@@ -114,17 +99,11 @@ class SegmentTask(Task):
             png = records.png_name(Path(options.save_masks), options.stem or str(prediction.get("source", "")))
         return records.record(prediction, info, png)
 
-    def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
-        return records.parse_record(record, info)
-
     def csv_rows(self, record: dict[str, Any], info: DatasetInfo | None = None) -> list[dict[str, Any]]:
         return records.csv_rows(record)
 
     def coco_results(self, prediction: Any, info: DatasetInfo, image_id: Any) -> list[dict[str, Any]]:
         return records.coco_results(prediction, info, image_id)
-
-    def read_predictions_file(self, path: Path, info: DatasetInfo) -> Iterator[tuple[str, Any]] | None:
-        return records.read_png_folder(path, info)
 
     def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo,
              options: PredictOptions = NO_OPTIONS) -> np.ndarray:

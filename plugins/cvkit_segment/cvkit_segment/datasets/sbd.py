@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cvkit.contract import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.data import normalize_split
 from cvkit.errors import BadInput
-from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
 from cvkit_segment.datasets.target import sbd_target
 from cvkit_segment.palette import VOC_CLASSES, voc_colormap
 

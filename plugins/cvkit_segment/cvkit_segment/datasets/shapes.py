@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from cvkit.contract import BuiltinDataset
 from cvkit.errors import CvkitError
-from cvkit.task import BuiltinDataset
 from cvkit.vision.shapes import CLASSES as SHAPES
 from cvkit.vision.shapes import generate, label_maps, write_shapes
 

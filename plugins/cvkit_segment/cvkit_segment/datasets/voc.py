@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cvkit.contract import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.errors import BadInput
-from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.vision.voc import image_ids, image_path, read_labelmap, segmentation_png, year_roots
 from cvkit_segment.datasets.target import png_target
 from cvkit_segment.palette import VOC_CLASSES, voc_colormap

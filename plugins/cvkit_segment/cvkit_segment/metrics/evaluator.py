@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from cvkit.contract import DatasetInfo, Evaluator
 from cvkit.errors import BadInput
-from cvkit.task import DatasetInfo, Evaluator
 from cvkit_segment.datasets.target import label_file, load_label
 from cvkit_segment.metrics.confusion import confusion, scores
 
