@@ -6,7 +6,11 @@ Both sides run the whole evaluation (``loadRes`` + ``evaluate`` + ``accumulate``
 generated data, interleaved, best of N each; the results must be identical (every ``evalImgs`` entry, every IoU
 matrix, ``eval["precision"]`` / ``["recall"]`` / ``["scores"]`` and the 12 stats, compared with ``==``) or the
 script exits with status 1. Prints one row: measure, ours (s), pycocotools (s), ratio, target, pass/fail.
-``measure(quick)`` returns the same row as a dict (the fields of ``speed.py``'s ``Row``)."""
+``measure(quick)`` returns the same row as a dict (the fields of ``speed.py``'s ``Row``).
+
+Whole-process rows (``measure_process(n_images)``; 500 and 5,000 images, ~10k and ~100k detections; ``--quick``:
+500 only): ``cvkit eval detect --data coco:GT.json --predictions RES.json`` against a plain pycocotools script on
+the same files, wall time of each process including its imports; the 12 stats must be equal."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import argparse
 import contextlib
 import copy
 import io
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -120,21 +125,84 @@ def measure(quick: bool = False, repeats: int = 3, seed: int = 0) -> dict[str, A
             "ok": best / base <= TARGET, "note": f"identical results; AP {ref.stats[0]:.4f}"}
 
 
+PROCESS_TARGETS = {5000: 0.5, 500: 1.0}  # whole `cvkit eval --predictions` against a whole pycocotools script
+PYCOCOTOOLS_SCRIPT = """
+import json, sys
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+gt = COCO(sys.argv[1])
+ev = COCOeval(gt, gt.loadRes(sys.argv[2]), sys.argv[3])
+ev.evaluate()
+ev.accumulate()
+ev.summarize()
+print("STATS " + json.dumps([float(v) for v in ev.stats]))
+"""
+
+
+def _wall(cmd: list[str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    took = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd[:4])} ... failed: {proc.stderr.strip()[-400:]}")
+    return took, proc.stdout
+
+
+def measure_process(n_images: int, repeats: int = 3, seed: int = 0, tmp: Path | None = None) -> dict[str, Any]:
+    """Whole processes on files: ``cvkit eval detect --data coco:GT.json --predictions RES.json --json`` against
+    a plain pycocotools script (``COCO()``, ``loadRes``, ``evaluate``/``accumulate``/``summarize``), interleaved,
+    best of N each; the 12 stats must be equal (``==``) or AssertionError."""
+    import json
+    import tempfile
+
+    from cvkit.vision.evaluate import BOX_STATS
+
+    with tempfile.TemporaryDirectory(dir=tmp) as folder:
+        gt, results = make_case(seed, n_images=n_images)
+        gt_file, res_file, script = Path(folder) / "gt.json", Path(folder) / "res.json", Path(folder) / "ref.py"
+        gt_file.write_text(json.dumps(gt))
+        res_file.write_text(json.dumps(results))
+        script.write_text(PYCOCOTOOLS_SCRIPT)
+        ours_cmd = [sys.executable, "-m", "cvkit", "eval", "detect", "--data", f"coco:{gt_file}", "--predictions",
+                    str(res_file), "--json"]
+        ref_cmd = [sys.executable, str(script), str(gt_file), str(res_file), "bbox"]
+        ref_t, ours_t = [], []
+        for _ in range(repeats):
+            t, ref_out = _wall(ref_cmd)
+            ref_t.append(t)
+            t, ours_out = _wall(ours_cmd)
+            ours_t.append(t)
+    ref_stats = json.loads(ref_out.rsplit("STATS ", 1)[1])
+    metrics = json.loads(ours_out)["metrics"]
+    ours_stats = [metrics[k] for k in BOX_STATS]
+    assert ours_stats == ref_stats, f"cvkit eval differs from pycocotools: {ours_stats} != {ref_stats}"
+    best, base = min(ours_t), min(ref_t)
+    target = PROCESS_TARGETS.get(n_images, 1.0)
+    return {"measure": f"whole eval --predictions {len(gt['images']):,} images / {len(results):,} dets (s)",
+            "value": best, "baseline": base, "ratio": best / base, "target": f"<= {target} x pycocotools script",
+            "ok": best / base <= target, "note": f"identical stats; AP {ref_stats[0]:.4f}"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="200 images instead of 1,000")
     parser.add_argument("--repeats", type=int, default=3, help="best of N runs per side")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-process", action="store_true", help="skip the whole-process rows")
+    parser.add_argument("--process-only", action="store_true", help="only the whole-process rows")
     args = parser.parse_args()
     try:
-        row = measure(args.quick, args.repeats, args.seed)
+        rows = [] if args.process_only else [measure(args.quick, args.repeats, args.seed)]
+        sizes = [500] if args.quick else [500, 5000]
+        rows += [] if args.no_process else [measure_process(n, args.repeats, args.seed) for n in sizes]
     except AssertionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
-    width = len(row["measure"])
-    print(f"{'measure':<{width}}  {'ours (s)':>9}  {'pycocotools (s)':>15}  {'ratio':>6}  {'target':<24} result")
-    print(f"{row['measure']:<{width}}  {row['value']:>9.3f}  {row['baseline']:>15.3f}  {row['ratio']:>6.3f}  "
-          f"{row['target']:<24} {'pass' if row['ok'] else 'FAIL'}  {row['note']}")
+    width = max(len(row["measure"]) for row in rows)
+    print(f"{'measure':<{width}}  {'ours (s)':>9}  {'pycocotools (s)':>15}  {'ratio':>6}  {'target':<34} result")
+    for row in rows:
+        print(f"{row['measure']:<{width}}  {row['value']:>9.3f}  {row['baseline']:>15.3f}  {row['ratio']:>6.3f}  "
+              f"{row['target']:<34} {'pass' if row['ok'] else 'FAIL'}  {row['note']}")
 
 
 if __name__ == "__main__":
