@@ -50,17 +50,35 @@ class _Bar:
         self.progress.update(self.task_id, **fields)
 
 
+def progress_shown(enabled: bool = True) -> bool:
+    """Whether :func:`progress_bar` draws (worth counting a total first): stderr is a terminal, not --quiet,
+    CVKIT_PROGRESS is not 0."""
+    return enabled and not _quiet and os.environ.get("CVKIT_PROGRESS", "1") != "0" and sys.stderr.isatty()
+
+
+def rate_text(speed: float | None) -> str:
+    """Items per second as the bar shows it."""
+    if not speed:
+        return ""
+    return f"{speed:.1f}/s" if speed < 100 else f"{speed:,.0f}/s"
+
+
 @contextlib.contextmanager
 def progress_bar(description: str, total: int | None, enabled: bool = True) -> Iterator[Any]:
-    """A rich progress bar on stderr; silent when stderr is not a terminal or CVKIT_PROGRESS=0."""
-    show = enabled and not _quiet and os.environ.get("CVKIT_PROGRESS", "1") != "0" and sys.stderr.isatty()
-    if not show:
+    """A rich progress bar on stderr (count, rate, and ETA when ``total`` is known); silent when stderr is not a
+    terminal or CVKIT_PROGRESS=0."""
+    if not progress_shown(enabled):
         yield _NullBar()
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            return Text(rate_text(task.speed))
 
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeRemainingColumn(),
         TextColumn("{task.fields[status]}"), console=err, transient=True,
     ) as progress:
         yield _Bar(progress, progress.add_task(description, total=total, status=""))

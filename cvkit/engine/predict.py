@@ -31,9 +31,10 @@ class PredictStats:
 def predict(task: Task, model: Any, model_cfg: ModelConfig, info: DatasetInfo, sources: Iterable[str],
             writer: Writer, device: torch.device, batch_size: int = 16, workers: int = 0,
             save_vis: Path | None = None, amp_dtype: torch.dtype | None = None,
-            options: PredictOptions = NO_OPTIONS) -> PredictStats:
+            options: PredictOptions = NO_OPTIONS, total: int | None = None) -> PredictStats:
     """Predict ``sources`` and write their records. ``options`` (``--conf``, ``--save-masks``) travel with this
-    call to the task's ``predict_step``, ``record`` and ``draw``; nothing is left on the task object."""
+    call to the task's ``predict_step``, ``record`` and ``draw``; nothing is left on the task object. ``total``
+    (the number of sources, when known beforehand) gives the progress bar its ETA."""
     stats = PredictStats()
     stems: set[str] = set()  # artefact names already given out in this call
     step_kw = supported_kwargs(task.predict_step, options=options)
@@ -44,7 +45,7 @@ def predict(task: Task, model: Any, model_cfg: ModelConfig, info: DatasetInfo, s
         model = model.to(memory_format=torch.channels_last)
     start = time.perf_counter()
     position = 0
-    with progress_bar("predict", None) as bar:
+    with progress_bar("predict", total) as bar:  # total: inputs counted beforehand (count, rate and ETA)
         for chunk in chunks(sources, CHUNK):
             dataset = task.predict_dataset(chunk, model_cfg, info)
             loader = make_loader(dataset, task.collate, batch_size, EpochSampler(len(chunk), False), workers,

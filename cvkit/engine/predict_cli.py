@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cvkit.console import info
+from cvkit.console import info, progress_shown
 from cvkit.engine.predict import PredictStats, predict
 from cvkit.errors import UsageError
-from cvkit.io.sources import expand_sources
+from cvkit.io.sources import count_sources, expand_sources
 from cvkit.io.writers import make_writer
 from cvkit.task import PredictOptions
 
@@ -33,8 +33,9 @@ def run_predict(task: str | None, weights: Path, sources: list[str], fmt: str, o
         import torch
 
         amp_dtype = torch.bfloat16 if amp and dev.type == "cuda" else None
+        total = count_sources(sources, t.input_extensions) if progress_shown() else None  # files: a bar with ETA
         stats = predict(t, model, model_cfg, ds_info, expand_sources(sources, t.input_extensions), writer, dev,
-                        batch_size, workers, save_vis, amp_dtype, options)
+                        batch_size, workers, save_vis, amp_dtype, options, total=total)
         ok = True
     finally:
         writer.close(ok)

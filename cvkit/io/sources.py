@@ -34,6 +34,17 @@ def expand_sources(args: Iterable[str], extensions: tuple[str, ...] = IMAGE_EXTE
             yield arg
 
 
+def count_sources(args: list[str], extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> int | None:
+    """How many inputs :func:`expand_sources` yields, for a progress total; None when that is not known
+    beforehand (stdin, shard folders) or a walk fails."""
+    if any(arg == "-" or arg.startswith(("shards:", "wds:")) for arg in args):
+        return None
+    try:
+        return sum(1 for _ in expand_sources(args, extensions))
+    except OSError:
+        return None
+
+
 def _walk(folder: str, extensions: tuple[str, ...]) -> Iterator[str]:
     """Files under ``folder`` in sorted walk order; each real file once, no link loops (cvkit.io.walk)."""
     yield from iter_files(folder, extensions)
