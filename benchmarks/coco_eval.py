@@ -10,7 +10,8 @@ script exits with status 1. Prints one row: measure, ours (s), pycocotools (s), 
 
 Whole-process rows (``measure_process(n_images)``; 500 and 5,000 images, ~10k and ~100k detections; ``--quick``:
 500 only): ``cvkit eval detect --data coco:GT.json --predictions RES.json`` against a plain pycocotools script on
-the same files, wall time of each process including its imports; the 12 stats must be equal."""
+the same files, wall time of each process including its imports; the 12 stats must be equal. The same for
+``segm`` (``cvkit eval instance``; boxes as polygons and RLEs)."""
 
 from __future__ import annotations
 
@@ -148,24 +149,47 @@ def _wall(cmd: list[str]) -> tuple[float, str]:
     return took, proc.stdout
 
 
-def measure_process(n_images: int, repeats: int = 3, seed: int = 0, tmp: Path | None = None) -> dict[str, Any]:
-    """Whole processes on files: ``cvkit eval detect --data coco:GT.json --predictions RES.json --json`` against
-    a plain pycocotools script (``COCO()``, ``loadRes``, ``evaluate``/``accumulate``/``summarize``), interleaved,
-    best of N each; the 12 stats must be equal (``==``) or AssertionError."""
+def with_masks(gt: dict, results: list[dict]) -> tuple[dict, list[dict]]:
+    """The case for ``segm``: every box as a polygon (ground truth) or a compressed RLE (results, without ``bbox``:
+    pycocotools then takes a result's area from its mask, as cvkit does for ``segm``)."""
+    from pycocotools import mask as mask_utils
+
+    def polygon(b: list[float]) -> list[float]:
+        x, y, w, h = b
+        return [x, y, x + w, y, x + w, y + h, x, y + h]
+
+    for a in gt["annotations"]:
+        a["segmentation"] = [polygon(a["bbox"])]
+    for r in results:
+        rle = mask_utils.frPyObjects([polygon(r["bbox"])], 480, 640)[0]
+        r["segmentation"] = {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+        del r["bbox"]
+    return gt, results
+
+
+def measure_process(n_images: int, repeats: int = 3, seed: int = 0, tmp: Path | None = None,
+                    iou_type: str = "bbox") -> dict[str, Any]:
+    """Whole processes on files: ``cvkit eval detect --data coco:GT.json --predictions RES.json --json`` (``segm``:
+    ``cvkit eval instance``) against a plain pycocotools script (``COCO()``, ``loadRes``, ``evaluate``/
+    ``accumulate``/``summarize``), interleaved, best of N each; the 12 stats must be equal (``==``) or
+    AssertionError."""
     import json
     import tempfile
 
     from cvkit.vision.evaluate import BOX_STATS
 
+    task, prefix = ("instance", "segm_") if iou_type == "segm" else ("detect", "")
     with tempfile.TemporaryDirectory(dir=tmp) as folder:
         gt, results = make_case(seed, n_images=n_images)
+        if iou_type == "segm":
+            gt, results = with_masks(gt, results)
         gt_file, res_file, script = Path(folder) / "gt.json", Path(folder) / "res.json", Path(folder) / "ref.py"
         gt_file.write_text(json.dumps(gt))
         res_file.write_text(json.dumps(results))
         script.write_text(PYCOCOTOOLS_SCRIPT)
-        ours_cmd = [sys.executable, "-m", "cvkit", "eval", "detect", "--data", f"coco:{gt_file}", "--predictions",
+        ours_cmd = [sys.executable, "-m", "cvkit", "eval", task, "--data", f"coco:{gt_file}", "--predictions",
                     str(res_file), "--json"]
-        ref_cmd = [sys.executable, str(script), str(gt_file), str(res_file), "bbox"]
+        ref_cmd = [sys.executable, str(script), str(gt_file), str(res_file), iou_type]
         ref_t, ours_t = [], []
         for _ in range(repeats):
             t, ref_out = _wall(ref_cmd)
@@ -174,11 +198,11 @@ def measure_process(n_images: int, repeats: int = 3, seed: int = 0, tmp: Path | 
             ours_t.append(t)
     ref_stats = json.loads(ref_out.rsplit("STATS ", 1)[1])
     metrics = json.loads(ours_out)["metrics"]
-    ours_stats = [metrics[k] for k in BOX_STATS]
+    ours_stats = [metrics[prefix + k] for k in BOX_STATS]
     assert ours_stats == ref_stats, f"cvkit eval differs from pycocotools: {ours_stats} != {ref_stats}"
     best, base = min(ours_t), min(ref_t)
     target = PROCESS_TARGETS.get(n_images, 1.0)
-    return {"measure": f"whole eval --predictions {len(gt['images']):,} images / {len(results):,} dets (s)",
+    return {"measure": f"whole eval {iou_type} {len(gt['images']):,} images / {len(results):,} dets (s)",
             "value": best, "baseline": base, "ratio": best / base, "target": f"<= {target} x pycocotools script",
             "ok": best / base <= target, "note": f"identical stats; AP {ref_stats[0]:.4f}"}
 
@@ -194,7 +218,8 @@ def main() -> None:
     try:
         rows = [] if args.process_only else [measure(args.quick, args.repeats, args.seed)]
         sizes = [500] if args.quick else [500, 5000]
-        rows += [] if args.no_process else [measure_process(n, args.repeats, args.seed) for n in sizes]
+        rows += [] if args.no_process else [measure_process(n, args.repeats, args.seed, iou_type=kind)
+                                            for kind in ("bbox", "segm") for n in sizes]
     except AssertionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
