@@ -34,6 +34,8 @@ def train_cmd(
                                  show_default=TASK_DEFAULT),
     warmup_epochs: float = typer.Option(None, help="Linear warm-up length in epochs.", show_default=TASK_DEFAULT),
     img_size: int = typer.Option(None, min=1, help="Input size in pixels.", show_default=TASK_DEFAULT),
+    patience: int = typer.Option(0, min=0, help="Stop early after this many epochs without a better primary "
+                                 "validation metric (0: never; a resumed run keeps counting)."),
     weights: Path = typer.Option(None, help="Initialise from a cvkit checkpoint (fine-tuning; matching tensors).",
                                  show_default=False),
     pretrained: bool = typer.Option(False, help="Start from torchvision weights found in the local torch hub "

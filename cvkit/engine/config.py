@@ -26,6 +26,7 @@ class TrainConfig:
     schedule: str | None = None
     warmup_epochs: float | None = None
     grad_clip: float | None = 10.0
+    patience: int = 0  # stop after this many epochs without a better primary metric (0: never)
     img_size: int | None = None
     weights: str | None = None
     pretrained: bool = False

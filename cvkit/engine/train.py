@@ -183,6 +183,8 @@ def fit(run: Run, stop: _StopFlag) -> None:
     if ck.epoch >= cfg.epochs:
         info(f"already trained for {ck.epoch} epochs (raise --epochs to continue)")
     for epoch in range(ck.epoch, cfg.epochs):
+        if _patience_exhausted(run):
+            break
         start_pos = ck.epoch_step * cfg.batch_size if epoch == ck.epoch else 0
         sums = dict(ck.partial or {}) if start_pos else {}
         sampler = EpochSampler(len(run.train_set), True, cfg.seed, epoch, dist.rank, dist.world, True, start_pos)
@@ -230,6 +232,18 @@ def fit(run: Run, stop: _StopFlag) -> None:
             raise Interrupted(run.out / "last.pt")
     _finish(run, started, skips)
     _finished_anyway(run, stop)
+
+
+def _patience_exhausted(run: Run) -> bool:
+    """``--patience N``: N finished epochs since the best primary metric (from the checkpoint, so a resumed run
+    keeps counting); says so once and stops before the next epoch."""
+    ck, patience = run.ckpt, run.cfg.patience
+    if not patience or ck.best is None or ck.epoch_step or ck.epoch - ck.best["epoch"] < patience:
+        return False
+    if run.dist.is_main:
+        info(f"early stop after epoch {ck.epoch}: no better {ck.best['metric']} for {patience} epochs "
+             f"(best {ck.best['value']:.4f} at epoch {ck.best['epoch']}, kept in best.pt)")
+    return True
 
 
 def _finished_anyway(run: Run, stop: _StopFlag) -> None:
@@ -339,6 +353,7 @@ def _finish(run: Run, started: float, skips: SkipCounter) -> None:
         "model": run.model_cfg.to_dict(),
         "dataset": {**ck.info.to_dict(), "fingerprint": run.dataset_fingerprint},
         "epochs": ck.epoch,
+        "stopped_early": ck.epoch < cfg.epochs,
         "steps": ck.step,
         "best": ck.best,
         "final": ck.history[-1] if ck.history else None,

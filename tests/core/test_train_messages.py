@@ -36,3 +36,28 @@ def test_stop_request_during_last_evaluation_says_the_run_finished(tmp_path: Pat
     err = capsys.readouterr().err
     assert "the run finished all 1 epochs (nothing to resume" in err
     assert (tmp_path / "run" / "summary.json").exists()
+
+
+def test_patience_stops_early_and_a_resume_keeps_counting(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    from dataclasses import replace
+
+    from cvkit.engine.config import TrainConfig
+
+    scores = iter([0.5, 0.6, 0.55, 0.58, 0.9])  # best at epoch 2; epochs 3 and 4 are no better
+    evaluate = engine._evaluate
+
+    def scripted(*args, **kwargs):
+        result = evaluate(*args, **kwargs)
+        return replace(result, metrics={**result.metrics, result.primary: next(scores)})
+
+    monkeypatch.setattr(engine, "_evaluate", scripted)
+    out = tmp_path / "run"
+    cfg = dict(task="classify", data="builtin:digits", epochs=5, batch_size=512, patience=2, out=str(out))
+    engine.train(TrainConfig(**cfg), set())
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs"] == 4 and summary["stopped_early"] and summary["best"]["epoch"] == 2
+    assert "early stop after epoch 4: no better top1 for 2 epochs" in capsys.readouterr().err
+    engine.train(TrainConfig(**{**cfg, "resume": str(out / "last.pt"), "exist_ok": True}), {"resume"})
+    assert json.loads((out / "summary.json").read_text())["epochs"] == 4  # nothing more was trained
