@@ -34,6 +34,8 @@ def train_cmd(
                                  show_default=TASK_DEFAULT),
     warmup_epochs: float = typer.Option(None, help="Linear warm-up length in epochs.", show_default=TASK_DEFAULT),
     img_size: int = typer.Option(None, min=1, help="Input size in pixels.", show_default=TASK_DEFAULT),
+    accumulate: int = typer.Option(1, min=1, help="Gradient accumulation: add up the gradients of N batches "
+                                   "before each optimizer step (effective batch N x --batch-size)."),
     patience: int = typer.Option(0, min=0, help="Stop early after this many epochs without a better primary "
                                  "validation metric (0: never; a resumed run keeps counting)."),
     weights: Path = typer.Option(None, help="Initialise from a cvkit checkpoint (fine-tuning; matching tensors).",

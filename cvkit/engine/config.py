@@ -27,6 +27,7 @@ class TrainConfig:
     warmup_epochs: float | None = None
     grad_clip: float | None = 10.0
     patience: int = 0  # stop after this many epochs without a better primary metric (0: never)
+    accumulate: int = 1  # batches whose gradients add up before each optimizer step
     img_size: int | None = None
     weights: str | None = None
     pretrained: bool = False

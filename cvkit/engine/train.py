@@ -166,8 +166,9 @@ def fit(run: Run, stop: _StopFlag) -> None:
     if steps_per_epoch == 0:
         raise CvkitError(f"{cfg.data or task.spec.default_data}: the {cfg.train_split!r} split is empty")
     optimizer = build_optimizer(run.module, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.momentum)
-    scheduler = build_scheduler(optimizer, cfg.epochs * steps_per_epoch,
-                                round(cfg.warmup_epochs * steps_per_epoch), cfg.schedule)
+    updates_per_epoch = math.ceil(steps_per_epoch / cfg.accumulate)  # --accumulate: optimizer steps per epoch
+    scheduler = build_scheduler(optimizer, cfg.epochs * updates_per_epoch,
+                                round(cfg.warmup_epochs * updates_per_epoch), cfg.schedule)
     amp_dtype = _amp_dtype(cfg, device)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     ck = run.ckpt
@@ -193,6 +194,7 @@ def fit(run: Run, stop: _StopFlag) -> None:
         run.model.train()
         epoch_start = time.perf_counter()
         step_in_epoch = ck.epoch_step if start_pos else 0
+        pending = 0  # batches whose gradients wait for the optimizer step (--accumulate)
         wait = 0.0
         with progress_bar(f"epoch {epoch + 1}/{cfg.epochs}", steps_per_epoch, enabled=dist.is_main) as bar:
             bar.advance(step_in_epoch)
@@ -206,16 +208,24 @@ def fit(run: Run, stop: _StopFlag) -> None:
                 wait += time.perf_counter() - t0
                 skips.add(skipped)
                 step_in_epoch += 1
+                update = step_in_epoch % cfg.accumulate == 0 or step_in_epoch == steps_per_epoch
+                stepped = False
                 if batch is not None:
-                    logs = _step(run, batch.to(device, non_blocking=True), optimizer, scaler, amp_dtype, cfg)
-                    scheduler.step()
+                    logs = _step(run, batch.to(device, non_blocking=True), optimizer, scaler, amp_dtype, cfg,
+                                 pending == 0, update)
+                    pending, stepped = (0, True) if update else (pending + 1, False)
                     ck.step += 1
                     _check_finite(logs, epoch, step_in_epoch)
                     for k, v in logs.items():
                         sums[k] = sums.get(k, 0.0) + v
                     sums["n"] = sums.get("n", 0) + 1
                     bar.advance(status=f"loss {logs['loss']:.4f}")
-                if dist.any(stop.requested) and step_in_epoch < steps_per_epoch:
+                elif update and pending:  # a skipped last batch of a group: apply what the group accumulated
+                    _update(run, optimizer, scaler, cfg)
+                    pending, stepped = 0, True
+                if stepped:
+                    scheduler.step()
+                if dist.any(stop.requested) and step_in_epoch < steps_per_epoch and update:
                     ck.epoch_step, ck.partial = step_in_epoch, sums
                     ck.epoch = epoch
                     path = _save(run, optimizer, scheduler, scaler, "last.pt")
@@ -254,18 +264,27 @@ def _finished_anyway(run: Run, stop: _StopFlag) -> None:
 
 
 def _step(run: Run, batch: Any, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
-          amp_dtype: torch.dtype | None, cfg: TrainConfig) -> dict[str, float]:
+          amp_dtype: torch.dtype | None, cfg: TrainConfig, first: bool = True, update: bool = True
+          ) -> dict[str, float]:
+    """One batch: forward and backward; with ``--accumulate N`` gradients of N batches add up (each loss / N)
+    and the optimizer steps on the group's last batch (``update``)."""
     with torch.autocast(run.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
         losses = run.task.train_step(run.model, batch)
     loss = losses["loss"]
-    optimizer.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
+    if first:
+        optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss / cfg.accumulate if cfg.accumulate > 1 else loss).backward()
+    if update:
+        _update(run, optimizer, scaler, cfg)
+    return {k: float(v.detach()) for k, v in losses.items()}
+
+
+def _update(run: Run, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, cfg: TrainConfig) -> None:
     if cfg.grad_clip:
         scaler.unscale_(optimizer)
         nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
     scaler.step(optimizer)
     scaler.update()
-    return {k: float(v.detach()) for k, v in losses.items()}
 
 
 def _check_finite(logs: dict[str, float], epoch: int, step: int) -> None:

@@ -61,3 +61,62 @@ def test_patience_stops_early_and_a_resume_keeps_counting(tmp_path: Path, capsys
     assert "early stop after epoch 4: no better top1 for 2 epochs" in capsys.readouterr().err
     engine.train(TrainConfig(**{**cfg, "resume": str(out / "last.pt"), "exist_ok": True}), {"resume"})
     assert json.loads((out / "summary.json").read_text())["epochs"] == 4  # nothing more was trained
+
+
+def test_accumulated_gradients_equal_one_big_batch() -> None:
+    from types import SimpleNamespace
+
+    import torch
+
+    from cvkit.engine.config import TrainConfig
+
+    torch.manual_seed(0)
+    x, y = torch.randn(8, 5), torch.randint(0, 3, (8,))
+    task = SimpleNamespace(train_step=lambda m, b: {"loss": torch.nn.functional.cross_entropy(m(b[0]), b[1])})
+
+    def trained(accumulate: int) -> torch.Tensor:
+        torch.manual_seed(1)
+        model = torch.nn.Linear(5, 3)
+        run = SimpleNamespace(task=task, model=model, device=torch.device("cpu"))
+        opt = torch.optim.SGD(model.parameters(), lr=0.5)
+        scaler = torch.amp.GradScaler("cpu", enabled=False)
+        cfg = TrainConfig(task="x", accumulate=accumulate, grad_clip=None)
+        n = len(x) // accumulate
+        for i in range(accumulate):
+            engine._step(run, (x[i * n:(i + 1) * n], y[i * n:(i + 1) * n]), opt, scaler, None, cfg,
+                         first=i == 0, update=i == accumulate - 1)
+        return model.weight.detach().clone()
+
+    assert torch.allclose(trained(1), trained(2), atol=1e-6) and torch.allclose(trained(1), trained(4), atol=1e-6)
+    assert not torch.allclose(trained(1), trained(1) * 0)  # the step changed something
+
+
+class _StopAfter:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    @property
+    def requested(self) -> bool:
+        self.n -= 1
+        return self.n < 0
+
+
+def test_accumulate_resumes_mid_epoch_exactly(tmp_path: Path) -> None:
+    import torch
+
+    from cvkit.engine.config import TrainConfig
+
+    def cfg(out: Path, **kw) -> TrainConfig:
+        return TrainConfig(task="classify", data="builtin:digits", epochs=1, batch_size=128, accumulate=2,
+                           out=str(out), **kw)
+
+    engine.train(cfg(tmp_path / "full"), set())
+    run = engine.prepare(cfg(tmp_path / "part"), set())
+    with pytest.raises(engine.Interrupted):
+        engine.fit(run, _StopAfter(2))  # asked during the 3rd batch: stops after the 4th, a group boundary
+    saved = torch.load(tmp_path / "part" / "last.pt", weights_only=True)
+    assert saved["epoch_step"] == 4
+    engine.train(cfg(tmp_path / "part", resume=str(tmp_path / "part" / "last.pt"), exist_ok=True), {"resume"})
+    a = torch.load(tmp_path / "full" / "last.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "part" / "last.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
