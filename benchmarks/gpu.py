@@ -122,9 +122,13 @@ def ort_row(model: torch.nn.Module, x: torch.Tensor, base: float, s: Sizes, devi
     if wanted not in ort.get_available_providers():
         return Row("predict", f"{s.model} onnxruntime CUDA", float("nan"), "img/s", None,
                    "unavailable: onnxruntime has no CUDAExecutionProvider (install onnxruntime-gpu)")
+    import warnings
+
     buf = io.BytesIO()
-    torch.onnx.export(model.cpu().float(), (x.cpu(),), buf, input_names=["images"], output_names=["logits"],
-                      opset_version=17, dynamo=False)
+    with warnings.catch_warnings():  # the TorchScript-based exporter's deprecation notice
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model.cpu().float(), (x.cpu(),), buf, input_names=["images"], output_names=["logits"],
+                          opset_version=17, dynamo=False)
     model.to(device)
     session = ort.InferenceSession(buf.getvalue(), providers=[wanted])
     feed = {"images": x.cpu().numpy()}
