@@ -27,6 +27,8 @@ test: lint
 
 bench: setup
 	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python benchmarks/coco_eval.py
+	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python -m pytest -q -m bench -p no:cacheprovider -s tests
 
 # The prepared GPU benchmark (one CUDA GPU, under 8 minutes); writes benchmarks/gpu-table.md.
