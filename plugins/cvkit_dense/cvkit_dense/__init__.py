@@ -8,6 +8,7 @@ spec = TaskSpec(
     summary="Dense regression: per-pixel depth and surface normals (U-Net, FCN, encoder-decoder, DeepLab-style); "
             "AbsRel, RMSE, delta<1.25, angular error",
     implementation="cvkit_dense.task:DenseTask",
+    scoring="cvkit_dense.scoring:DenseScoring",
     models=("unet", "fcn", "encoder-decoder", "deeplab", "mean-map"),
     dataset_formats=("depthfolder", "kitti", "nyu"),
     builtin_datasets=("rooms",),

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from cvkit.task import DatasetInfo, Evaluator
+from cvkit.contract import DatasetInfo, Evaluator
 
 MIN_DEPTH = 1e-3
 DEPTH_KEYS = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "delta1", "delta2", "delta3")

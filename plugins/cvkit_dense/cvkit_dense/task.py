@@ -11,15 +11,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cvkit.task import Batch, BuiltinDataset, DatasetFormat, DatasetInfo, Evaluator, ModelConfig, RawSplit, Task
+from cvkit.task import Batch, DatasetInfo, ModelConfig, RawSplit, Task
 from cvkit_dense import draw, losses, models, records
 from cvkit_dense.datasets.dataset import DenseDataset, from_raw, input_hw, read_rgb
 from cvkit_dense.datasets.depthio import load_target
-from cvkit_dense.datasets.folder import DepthFolderFormat
-from cvkit_dense.datasets.kitti import KittiDepthFormat
-from cvkit_dense.datasets.nyu import NyuFormat
-from cvkit_dense.datasets.rooms import RoomsDataset
-from cvkit_dense.metrics import MODES, DenseEvaluator
+from cvkit_dense.scoring import DenseScoring
 
 
 def _extra(options: Any) -> dict[str, Any]:
@@ -40,7 +36,9 @@ def wants_normals(config: ModelConfig, info: DatasetInfo) -> bool:
     return "normals" in [str(n).strip() for n in names]
 
 
-class DenseTask(Task):
+class DenseTask(DenseScoring, Task):
+    """Formats, embedded data, metric and record parsing come from :class:`DenseScoring` (torch-free)."""
+
     default_model = "unet"
     default_img_size = 128
     default_epochs = 20
@@ -57,12 +55,6 @@ class DenseTask(Task):
         self._taken: dict[str, set[str]] = {}  # names written per --save-depth folder (unique output names)
 
     # ----------------------------------------------------------------- data
-    def formats(self) -> dict[str, DatasetFormat]:
-        return {"depthfolder": DepthFolderFormat(), "kitti": KittiDepthFormat(), "nyu": NyuFormat()}
-
-    def builtins(self) -> dict[str, BuiltinDataset]:
-        return {"rooms": RoomsDataset()}
-
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> DenseDataset:
         return from_raw(raw, model, train)
 
@@ -123,12 +115,6 @@ class DenseTask(Task):
             preds.append({"depth": depth[0, 0].cpu().numpy(), "normals": normals, "source": meta["source"]})
         return preds
 
-    def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator:
-        return DenseEvaluator(info, metric)
-
-    def metric_names(self) -> list[str]:
-        return list(MODES)
-
     # -------------------------------------------------------------- outputs
     def record(self, prediction: Any, info: DatasetInfo, options: Any = None) -> dict[str, Any]:
         extra = _extra(options)
@@ -137,9 +123,6 @@ class DenseTask(Task):
         taken = self._taken.setdefault(str(folder), set()) if folder and not stem else set()
         return records.record(prediction, Path(folder) if folder else None, str(extra.get("depth_format", "png")),
                               taken, stem)
-
-    def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
-        return records.parse_record(record)
 
     def csv_rows(self, record: dict[str, Any], info: DatasetInfo | None = None) -> list[dict[str, Any]]:
         row = {k: v for k, v in record.items() if not isinstance(v, (list, dict))}

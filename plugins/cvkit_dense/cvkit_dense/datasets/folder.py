@@ -18,10 +18,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cvkit.contract import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.errors import BadInput, CvkitError
-from cvkit.io.images import IMAGE_EXTENSIONS
+from cvkit.io.imagesize import IMAGE_EXTENSIONS, declared_size
 from cvkit.io.walk import walk_files
-from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
 
 CONFIG = "depth.json"
 CROPS = ("none", "eigen-nyu", "garg", "eigen-kitti")
@@ -46,7 +46,15 @@ def read_config(root: Path) -> dict[str, Any]:
 
 
 def image_size(path: str) -> list[int]:
-    """``[height, width]`` of an image file (decoded once: the loaders record the dataset's aspect ratio)."""
+    """``[height, width]`` of an image file (the loaders record the dataset's aspect ratio): from its header when
+    the format declares one (no decoding, no torch: ``eval --predictions``), else decoded once."""
+    try:
+        with open(path, "rb") as fh:
+            size = declared_size(fh.read(1 << 20))
+    except OSError:
+        size = None
+    if size is not None and size[0] > 0 and size[1] > 0:
+        return [int(size[1]), int(size[0])]
     from cvkit.io.images import read_image
 
     img = read_image(path)

@@ -17,9 +17,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cvkit.contract import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.errors import BadInput, CvkitError
 from cvkit.io.walk import walk_files
-from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
 from cvkit_dense.datasets.folder import image_size
 
 SCALE = 256.0

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from cvkit.contract import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.errors import BadInput, CvkitError
-from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
 
 MAT = "nyu_depth_v2_labeled.mat"
 EXTRA = {"crop": "eigen-nyu", "max_depth": 10.0, "normals": False, "image_size": [480, 640]}

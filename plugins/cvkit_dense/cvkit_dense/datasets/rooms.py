@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cvkit.contract import BuiltinDataset
 from cvkit.errors import UsageError
-from cvkit.task import BuiltinDataset
 from cvkit_dense.datasets.depthio import encode_depth_png, encode_normals_png
 from cvkit_dense.datasets.rooms_render import render
 
