@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import fnmatch
 import inspect
+import json
+from pathlib import Path
 from typing import Any
 
 REQUIRED = "(required)"
@@ -13,17 +15,62 @@ PASSED_BY_TASK = {"self", "weights", "progress", "num_classes", "img_size", "ima
                   "pretrained", "args", "kwargs"}
 
 
-def list_models(task: Any, pattern: str | None = None, num_classes: int | None = None) -> list[dict[str, Any]]:
-    """``{"name", "default", "params", "note"}`` per model name matching ``pattern`` (fnmatch, case-insensitive);
-    ``params`` is counted on the meta device only when ``num_classes`` is given."""
-    names = [n for n in task.model_names() if pattern is None or fnmatch.fnmatch(n.lower(), pattern.lower())]
-    rows = []
-    for name in names:
-        row: dict[str, Any] = {"name": name, "default": name == task.default_model, "params": None, "note": ""}
-        if num_classes is not None:
-            row["params"], row["note"] = count_on_meta(task, name, num_classes)
-        rows.append(row)
-    return rows
+def listing(task_name: str) -> dict[str, Any]:
+    """``{"names", "default", "defaults"}`` of a task, from a cache keyed by the versions and source files of the
+    plugin, cvkit, torch and torchvision: a repeated ``cvkit models TASK`` imports no torch (torchvision alone
+    takes seconds to import)."""
+    from cvkit.data import cache_dir
+    from cvkit.io.atomic import write_text
+    from cvkit.plugin import get_task
+
+    key = cache_key(task_name)
+    path = cache_dir() / "models" / f"{task_name}.json"
+    try:
+        doc = json.loads(path.read_text())
+        if doc.get("key") == key:
+            return doc
+    except (OSError, ValueError, AttributeError):
+        pass
+    from cvkit.cli.tasks import task_defaults
+
+    t = get_task(task_name)
+    doc = {"key": key, "names": list(t.model_names()), "default": t.default_model, "defaults": task_defaults(t)}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(path, json.dumps(doc))
+    except OSError:  # a read-only cache only costs the next call its speed
+        pass
+    return doc
+
+
+def cache_key(task_name: str) -> str | None:
+    """Versions of the plugin, cvkit, torch, torchvision and the newest modification time of the plugin's
+    source files (an editable install changes without a version); None for an unknown or broken task."""
+    import importlib.util
+    from importlib.metadata import PackageNotFoundError, version
+
+    from cvkit.plugin import discover
+
+    entry = discover().get(task_name)
+    if entry is None or entry.broken:
+        return None
+    parts = [entry.package, entry.version]
+    for dist in ("cvkit", "torch", "torchvision"):
+        try:
+            parts.append(version(dist))
+        except PackageNotFoundError:
+            parts.append("-")
+    module = entry.spec.implementation.partition(":")[0].partition(".")[0]
+    spec = importlib.util.find_spec(module)
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        parts.append(str(max((p.stat().st_mtime_ns for p in Path(folder).rglob("*.py")), default=0)))
+    return "|".join(parts)
+
+
+def list_models(names: list[str], default: str, pattern: str | None = None) -> list[dict[str, Any]]:
+    """``{"name", "default", "params", "note"}`` per model name matching ``pattern`` (fnmatch, case-insensitive)."""
+    return [{"name": n, "default": n == default, "params": None, "note": ""} for n in names
+            if pattern is None or fnmatch.fnmatch(n.lower(), pattern.lower())]
 
 
 def count_on_meta(task: Any, name: str, num_classes: int) -> tuple[int | None, str]:

@@ -91,10 +91,11 @@ def models_cmd(task: str = TASK_ARG,
                num_classes: int = typer.Option(10, min=1, help="Classes assumed for --params (count-params "
                                                "assumes the same).")) -> None:
     """Models of a task (the default one marked *); with NAME, that model's --model-arg keys and defaults."""
-    from cvkit.cli.model_list import REQUIRED, list_models, model_arguments
-    from cvkit.plugin import check_model_name, get_task
+    from cvkit.cli.model_list import REQUIRED, count_on_meta, list_models, listing, model_arguments
+    from cvkit.plugin import check_model_name, discover, get_task
 
-    t = get_task(task)
+    if name or params or task not in discover():
+        t = get_task(task)  # an unknown task fails here, with the closest names
     if name:
         check_model_name(t, name)
         args = model_arguments(t, name)
@@ -109,9 +110,16 @@ def models_cmd(task: str = TASK_ARG,
             if not args:
                 typer.echo("  (none)")
         return
-    rows = list_models(t, pattern, num_classes if params else None)
+    if params:
+        rows = list_models(t.model_names(), t.default_model, pattern)
+        for r in rows:
+            r["params"], r["note"] = count_on_meta(t, r["name"], num_classes)
+        defaults = task_defaults(t)
+    else:
+        doc = listing(task)  # cached: no torch import on a repeated call
+        rows, defaults = list_models(doc["names"], doc["default"], pattern), doc["defaults"]
     if as_json:
-        typer.echo(json.dumps({"task": task, "default": t.default_model, "num_classes": num_classes if params
+        typer.echo(json.dumps({"task": task, "default": defaults["model"], "num_classes": num_classes if params
                                else None, "models": rows}, indent=2))
         return
     if not rows:
@@ -125,6 +133,6 @@ def models_cmd(task: str = TASK_ARG,
             line += f"{r['params']:>14,}" if r["params"] is not None else f"{'-':>14}  {r['note']}"
         typer.echo(line.rstrip())
     note = f"* default model; `cvkit models {task} NAME` shows a model's --model-arg keys"
-    typer.echo(note + (f"; counts for {num_classes} classes at --img-size {t.default_img_size}" if params
+    typer.echo(note + (f"; counts for {num_classes} classes at --img-size {defaults['img-size']}" if params
                        else "; --params adds parameter counts"))
-    typer.echo("defaults for train: " + " ".join(f"--{k} {v}" for k, v in task_defaults(t).items()))
+    typer.echo("defaults for train: " + " ".join(f"--{k} {v}" for k, v in defaults.items()))

@@ -98,3 +98,19 @@ def test_tasks_task_shows_defaults_and_only_that_task() -> None:
     assert out.startswith("defaults for classify")
     assert re.search(r"--img-size\s+32$", out, re.M)
     assert not re.search(r"^detect ", out, re.M)
+
+
+def test_models_listing_is_cached_without_importing_the_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cvkit.cli.model_list as model_list
+    import cvkit.plugin as plugin
+
+    first = run("models", "classify")
+
+    def no_import(name: str) -> None:
+        raise AssertionError("a cached listing must not import the task")
+
+    monkeypatch.setattr(plugin, "get_task", no_import)
+    assert run("models", "classify") == first
+    monkeypatch.setattr(model_list, "cache_key", lambda name: "another version")
+    with pytest.raises(AssertionError, match="must not import"):  # a stale cache is rebuilt from the task
+        model_list.listing("classify")
