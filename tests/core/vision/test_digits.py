@@ -34,16 +34,3 @@ def test_resampled_size_and_bad_sizes(tmp_path):
     assert {cv2.imread(str(out / k), cv2.IMREAD_UNCHANGED).shape for k in files(out)} == {(16, 16)}
     with pytest.raises(UsageError, match="at least 2"):
         write_digits(tmp_path / "e", 1, seed=0)
-
-
-# PORT-CHECK (delete once classify writes digits through cvkit.vision.digits): same files as the plugin writes.
-def test_identical_to_the_plugin(tmp_path):
-    mod = pytest.importorskip("cvkit_classify.datasets.digits")
-    if not hasattr(mod, "split_indices"):
-        pytest.skip("cvkit_classify.datasets.digits ported onto cvkit.vision")
-    for size, seed in ((300, 0), (57, 3)):
-        old = tmp_path / f"old{seed}"
-        mod.DigitsBuiltin().write(old, "imagefolder", size, seed)
-        new = write_digits(tmp_path / f"new{seed}", size, seed)
-        a, b = files(old), files(new)
-        assert len(a) == size and a == b

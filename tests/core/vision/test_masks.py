@@ -111,24 +111,3 @@ def test_label_map_paints_classes_and_voids_overlaps_and_crowds():
         label_map([ObjectAnnotation((0, 0, 1, 1), 1, segmentation=encode_rle(a), id=7)], 5, 5, file="x.json")
     with pytest.raises(BadInput, match="without height/width"):
         label_map(objs, 0, 12)
-
-
-# PORT-CHECK (delete once segment and instance decode masks through cvkit.vision.masks).
-def test_same_maps_and_masks_as_the_plugins(tmp_path):
-    seg = pytest.importorskip("cvkit_segment.datasets.target")
-    inst = pytest.importorskip("cvkit_instance.datasets.target")
-    if not hasattr(seg, "rasterise") or not hasattr(inst, "decode_segmentation"):
-        pytest.skip("plugins ported onto cvkit.vision")
-    from cvkit.vision.coco import load_coco
-    from cvkit.vision.masks import label_map, segmentation_mask
-    from cvkit.vision.shapes import write_shapes
-
-    s = load_coco(write_shapes(tmp_path / "s", 6, seed=4), "train")
-    for im in s.images:
-        objs = [{"id": o.id, "segmentation": o.segmentation, "label": o.label + 1, "iscrowd": int(o.iscrowd)}
-                for o in im.objects]
-        want = seg.rasterise(objs, (im.height, im.width), "f")
-        assert np.array_equal(label_map(im.objects, im.height, im.width, [o.label + 1 for o in im.objects]), want)
-        for o in im.objects:
-            assert np.array_equal(segmentation_mask(o.segmentation, im.height, im.width),
-                                  inst.decode_segmentation(o.segmentation, im.height, im.width))

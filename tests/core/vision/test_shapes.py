@@ -69,42 +69,6 @@ def test_refuses_a_non_empty_folder_and_unknown_format(tmp_path):
         write_shapes(tmp_path / "y", 2, seed=0, fmt="yolo")
 
 
-# PORT-CHECK (delete once detect, instance and segment write shapes through cvkit.vision.shapes): the core writes
-# the same bytes as the plugins' generators did, for the same seed and size.
-def _plugin(module: str, name: str):
-    mod = pytest.importorskip(module)
-    if not hasattr(mod, name):
-        pytest.skip(f"{module} no longer has {name}: ported onto cvkit.vision")
-    return getattr(mod, name)
-
-
-@pytest.mark.parametrize("module, writer, fmt, kwargs", [
-    ("cvkit_detect.datasets.shapes", "write_coco", "coco", {}),
-    ("cvkit_detect.datasets.shapes", "write_voc", "voc", {}),
-    ("cvkit_instance.datasets.shapes", "write_coco_rle", "coco", {"image_size": 64, "masks": "rle"}),
-    ("cvkit_segment.datasets.shapes", "write_voc_seg", "voc-seg", {"image_size": 64}),
-])
-def test_identical_to_the_plugin_writers(tmp_path, module, writer, fmt, kwargs):
-    write = _plugin(module, writer)
-    old = tmp_path / "old"
-    old.mkdir()
-    write(old, {"train": 12, "val": 1}, 5)
-    new = write_shapes(tmp_path / "new", 12, seed=5, fmt=fmt, **kwargs)
-    a, b = tree(old), tree(new)
-    assert sorted(a) == sorted(b) and len(a) > 10
-    assert [k for k in a if a[k] != b[k]] == []
-
-
-def test_generate_identical_to_the_plugin():
-    old = _plugin("cvkit_detect.datasets.shapes", "generate")
-    for i in range(5):
-        img_a, obj_a = old(9, "val", i, 96)
-        img_b, obj_b = generate(9, "val", i, 96)
-        assert np.array_equal(img_a, img_b) and len(obj_a) == len(obj_b)
-        for a, b in zip(obj_a, obj_b, strict=True):
-            assert a["box"] == b["box"] and a["area"] == b["area"] and np.array_equal(a["mask"], b["mask"])
-
-
 def test_voc_layouts_read_back(tmp_path):
     from cvkit.vision.voc import load_voc
 
