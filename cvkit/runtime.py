@@ -30,10 +30,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from cvkit.console import progress_bar, warn
+from cvkit.console import progress_bar, progress_shown, warn
 from cvkit.errors import BadInput, CvkitError
 from cvkit.io.imagesize import IMAGE_EXTENSIONS, check_pixels
-from cvkit.io.sources import chunks, expand_sources
+from cvkit.io.sources import chunks, count_sources, expand_sources
 from cvkit.io.writers import Writer, make_writer
 
 META_KEY = "cvkit.json"
@@ -139,7 +139,7 @@ def decode(path: str) -> np.ndarray:
 
 
 def run_onnx(path: Path, meta: dict[str, Any], model: bytes, runtime: TaskRuntime, sources: Iterable[str],
-             writer: Writer, batch_size: int = 16, conf: float | None = None) -> RuntimeStats:
+             writer: Writer, batch_size: int = 16, conf: float | None = None, total: int | None = None) -> RuntimeStats:
     """Predict ``sources`` with the exported model and write their records in input order."""
     sess = session(model, str(path))
     input_name = sess.get_inputs()[0].name
@@ -166,7 +166,7 @@ def run_onnx(path: Path, meta: dict[str, Any], model: bytes, runtime: TaskRuntim
             if pending is not None:
                 yield pending[0], list(pending[1])
 
-    with progress_bar("predict", None) as bar:
+    with progress_bar("predict", total) as bar:
         for chunk, loaded in batches():
             ok = [i for i, item in enumerate(loaded) if not isinstance(item, str)]
             records: dict[int, dict[str, Any]] = {}
@@ -233,8 +233,9 @@ def try_torch_free(weights: Path, task: str | None, sources: list[str], fmt: str
     writer = make_writer(fmt, output)
     done = False
     try:
+        total = count_sources(sources, extensions) if progress_shown() else None  # a bar with an ETA
         stats = run_onnx(weights, meta, model, runtime, expand_sources(sources, extensions), writer, batch_size,
-                         conf)
+                         conf, total)
         done = True
     finally:
         writer.close(done)
