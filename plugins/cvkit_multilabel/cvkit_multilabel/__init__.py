@@ -6,6 +6,7 @@ spec = TaskSpec(
     name="multilabel",
     summary="Multi-label image classification: several labels per image, sigmoid scores, VOC devkit mAP",
     implementation="cvkit_multilabel.task:MultiLabelTask",
+    scoring="cvkit_multilabel.scoring:MultiLabelScoring",
     models=("small-cnn",),
     dataset_formats=("voc", "coco", "csv"),
     builtin_datasets=("shapes",),

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from cvkit.contract import Evaluator
 from cvkit.errors import UsageError
-from cvkit.task import Evaluator
 from cvkit_multilabel.ap import best_thresholds, exact_match, f1_scores, mean_ap, ranking_ap, voc_cls_ap
 
 METRICS = ("voc07", "voc")

@@ -19,8 +19,6 @@ from cvkit.model import unwrap
 from cvkit.task import (
     NO_OPTIONS,
     Batch,
-    BuiltinDataset,
-    DatasetFormat,
     DatasetInfo,
     ModelConfig,
     PredictOptions,
@@ -31,14 +29,16 @@ from cvkit.task import (
 from cvkit.vision.draw import caption
 from cvkit_multilabel import models
 from cvkit_multilabel.data import MultiLabelDataset
-from cvkit_multilabel.datasets import BUILTINS, FORMATS
-from cvkit_multilabel.metric import METRICS, MultiLabelEvaluator, default_metric
+from cvkit_multilabel.metric import MultiLabelEvaluator, default_metric
+from cvkit_multilabel.scoring import MultiLabelScoring
 from cvkit_multilabel.transforms import eval_transform, train_transform
 
 LOSSES = ("bce", "focal", "asl")
 
 
-class MultiLabelTask(Task):
+class MultiLabelTask(MultiLabelScoring, Task):
+    """Formats, embedded data, metric and record parsing come from :class:`MultiLabelScoring` (torch-free)."""
+
     default_model = "small-cnn"
     default_img_size = 64
     default_epochs = 20
@@ -55,12 +55,6 @@ class MultiLabelTask(Task):
         self._model: weakref.ref | None = None  # the model last evaluated: tuned thresholds are stored in it
 
     # ----------------------------------------------------------------- data
-    def formats(self) -> dict[str, DatasetFormat]:
-        return FORMATS
-
-    def builtins(self) -> dict[str, BuiltinDataset]:
-        return BUILTINS
-
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> TaskDataset:
         random = train and model.args.get("augment", "flip") != "none"
         transform = train_transform(model) if train else eval_transform(model)
@@ -129,9 +123,6 @@ class MultiLabelTask(Task):
         if m is not None and getattr(m, "thresholds", None) is not None and m.thresholds.numel() == len(tuned):
             m.thresholds.copy_(torch.as_tensor(tuned, dtype=m.thresholds.dtype))
 
-    def metric_names(self) -> list[str]:
-        return list(METRICS)
-
     # -------------------------------------------------------------- outputs
     def record(self, prediction: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
         """``labels``: the classes at or over their threshold, highest score first; ``scores``: every class's
@@ -140,20 +131,6 @@ class MultiLabelTask(Task):
         chosen = sorted(prediction["labels"], key=lambda i: -s[i])
         return {"labels": [{"label": info.classes[i], "index": int(i), "score": float(s[i])} for i in chosen],
                 "scores": {name: float(v) for name, v in zip(info.classes, s, strict=True)}}
-
-    def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
-        if "scores" not in record:
-            return {"scores": None, "labels": []}
-        given = record["scores"]
-        if not isinstance(given, dict):
-            raise TypeError("'scores' must map class names to numbers")
-        unknown = [k for k in given if k not in info.classes]
-        if unknown:
-            raise KeyError(f"class {unknown[0]!r} of 'scores' is not a class of the dataset")
-        scores = np.array([float(given[c]) if c in given else np.nan for c in info.classes])
-        labels = [info.classes.index(t["label"]) if "label" in t else int(t["index"])
-                  for t in record.get("labels", [])]
-        return {"scores": scores, "labels": labels}
 
     def csv_rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         chosen = {t["label"] for t in record.get("labels", [])}

@@ -7,7 +7,7 @@ convention.
 
 from __future__ import annotations
 
-from cvkit.task import BuiltinDataset, DatasetFormat
+from cvkit.contract import BuiltinDataset, DatasetFormat
 
 from .coco import CocoLabelsFormat
 from .csvlist import CsvListFormat

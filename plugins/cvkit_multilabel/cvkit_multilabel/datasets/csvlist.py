@@ -15,8 +15,8 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from cvkit.contract import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.errors import BadInput
-from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
 
 SPLIT_NAMES = {"val": ("val", "valid"), "valid": ("valid", "val")}
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cvkit.contract import BuiltinDataset
 from cvkit.errors import UsageError
-from cvkit.task import BuiltinDataset
 
 DEFAULT_SIZE = 2000  # training scenes; validation gets a fifth as many
 IMAGE_SIZE = 64

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
+from cvkit.contract import DatasetFormat, DatasetInfo, RawSplit
 
 
 class VocClassificationFormat(DatasetFormat):
