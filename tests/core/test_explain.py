@@ -276,7 +276,8 @@ def test_class_model_dream_and_inversion_improve_their_objectives(digits):
 
 
 # ---------------------------------------------------------------------------------- every kind
-@pytest.mark.parametrize("kind", sorted(KINDS))
+# attention rollout needs attention layers (a ViT), not this CNN: tests/core/test_attention.py covers it
+@pytest.mark.parametrize("kind", sorted(k for k in KINDS if k != "attention"))
 def test_every_kind_writes_pngs_with_json_sidecars(digits, tmp_path, kind):
     ctx = _ctx(digits, tmp_path, max_samples=200, iterations=20, search=2, max_classes=3, patch=3, stride=1)
     paths = KINDS[kind](ctx)
