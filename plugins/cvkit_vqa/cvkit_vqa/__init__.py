@@ -6,6 +6,7 @@ spec = TaskSpec(
     name="vqa",
     summary="Visual question answering: iBOWIMG, CNN+LSTM fusion, question-guided attention; official VQA accuracy",
     implementation="cvkit_vqa.task:VqaTask",
+    scoring="cvkit_vqa.scoring:VqaScoring",
     models=("attention", "lstm-fusion", "ibowimg"),
     dataset_formats=("vqa2",),
     builtin_datasets=("scenes",),

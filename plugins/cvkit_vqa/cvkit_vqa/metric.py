@@ -7,8 +7,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from cvkit.contract import Evaluator
 from cvkit.errors import UsageError
-from cvkit.task import Evaluator
 from cvkit_vqa.accuracy import VERSIONS, vqa_accuracy
 
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from cvkit.contract import DatasetInfo
 from cvkit.errors import BadInput
-from cvkit.task import DatasetInfo
 from cvkit_vqa.datasets.vqa2 import read_questions, sample_source
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -16,10 +14,7 @@ from cvkit.model import unwrap
 from cvkit.task import (
     NO_OPTIONS,
     Batch,
-    BuiltinDataset,
-    DatasetFormat,
     DatasetInfo,
-    Evaluator,
     ModelConfig,
     PredictOptions,
     RawSplit,
@@ -27,10 +22,9 @@ from cvkit.task import (
 )
 from cvkit.text import Vocabulary, tokenize
 from cvkit_vqa import models, records
-from cvkit_vqa.accuracy import VERSIONS, normalize_answer
+from cvkit_vqa.accuracy import normalize_answer
 from cvkit_vqa.data import VqaDataset, split_source
-from cvkit_vqa.datasets import BUILTINS, FORMATS
-from cvkit_vqa.metric import VqaEvaluator
+from cvkit_vqa.scoring import VqaScoring
 
 TOPK = 5
 
@@ -55,7 +49,9 @@ def encode_questions(questions: list[str], vocab: list[str], device: torch.devic
     return out.to(device)
 
 
-class VqaTask(Task):
+class VqaTask(VqaScoring, Task):
+    """Formats, embedded data, metric and record parsing come from :class:`VqaScoring` (torch-free)."""
+
     default_model = "attention"
     default_img_size = 64
     default_epochs = 4
@@ -68,12 +64,6 @@ class VqaTask(Task):
     default_input_size = (3, 64, 64)
 
     # ----------------------------------------------------------------- data
-    def formats(self) -> dict[str, DatasetFormat]:
-        return FORMATS
-
-    def builtins(self) -> dict[str, BuiltinDataset]:
-        return BUILTINS
-
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> VqaDataset:
         return VqaDataset(raw.info, raw.sources, raw.targets, model, raw.files)
 
@@ -122,18 +112,9 @@ class VqaTask(Task):
                         "question": meta.get("question")})
         return out
 
-    def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator:
-        return VqaEvaluator(metric)
-
-    def metric_names(self) -> list[str]:
-        return list(VERSIONS)
-
     # -------------------------------------------------------------- outputs
     def record(self, prediction: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
         return records.record(prediction)
-
-    def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
-        return records.parse_record(record)
 
     def csv_rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"source": record.get("source", ""), "question_id": record.get("question_id"),
@@ -142,9 +123,6 @@ class VqaTask(Task):
     def coco_results(self, prediction: dict[str, Any], info: DatasetInfo, image_id: Any) -> list[dict[str, Any]]:
         """The official results format: ``{"question_id", "answer"}``."""
         return [{"question_id": prediction.get("question_id"), "answer": prediction["answer"]}]
-
-    def read_predictions_file(self, path: Path, info: DatasetInfo) -> Iterator[tuple[str, Any]] | None:
-        return records.read_predictions(path, info)
 
     def picture(self, source: str, info: DatasetInfo) -> np.ndarray:
         from cvkit.io.images import read_image

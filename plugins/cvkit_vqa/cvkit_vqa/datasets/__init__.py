@@ -9,7 +9,7 @@ several questions share an image); ``targets[i]`` is ``{"question_id", "image_id
 
 from __future__ import annotations
 
-from cvkit.task import BuiltinDataset, DatasetFormat
+from cvkit.contract import BuiltinDataset, DatasetFormat
 
 from .scenes import ScenesBuiltin
 from .vqa2 import Vqa2Format, sample_source
