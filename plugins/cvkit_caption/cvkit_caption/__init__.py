@@ -6,6 +6,7 @@ spec = TaskSpec(
     name="caption",
     summary="Image captioning: Show and Tell, soft attention, Transformer decoder; BLEU, ROUGE-L, CIDEr-D",
     implementation="cvkit_caption.task:CaptionTask",
+    scoring="cvkit_caption.scoring:CaptionScoring",
     models=("attention-lstm", "show-tell", "transformer", "nn-pixels", "nn-cnn"),
     dataset_formats=("coco", "karpathy"),
     builtin_datasets=("scenes",),

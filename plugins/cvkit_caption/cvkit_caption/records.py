@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from cvkit.contract import DatasetInfo
 from cvkit.errors import BadInput
-from cvkit.task import DatasetInfo
 
 
 def record(pred: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,10 +13,7 @@ from cvkit.errors import UsageError
 from cvkit.task import (
     NO_OPTIONS,
     Batch,
-    BuiltinDataset,
-    DatasetFormat,
     DatasetInfo,
-    Evaluator,
     ModelConfig,
     PredictOptions,
     RawSplit,
@@ -27,10 +22,9 @@ from cvkit.task import (
 from cvkit.text import Vocabulary
 from cvkit_caption import models, records
 from cvkit_caption.data import CaptionDataset, collate, vocabulary
-from cvkit_caption.datasets import BUILTINS, FORMATS
 from cvkit_caption.decoding import Decoded, beam_search, sample
 from cvkit_caption.draw import draw_caption
-from cvkit_caption.metrics.evaluator import CaptionEvaluator
+from cvkit_caption.scoring import CaptionScoring
 
 DECODE_KEYS = ("beam", "temperature", "top_k", "max_len", "seed")
 
@@ -39,7 +33,9 @@ def _unwrap(model: nn.Module) -> nn.Module:
     return getattr(model, "module", model)
 
 
-class CaptionTask(Task):
+class CaptionTask(CaptionScoring, Task):
+    """Formats, embedded data, metric and record parsing come from :class:`CaptionScoring` (torch-free)."""
+
     default_model = "attention-lstm"
     default_img_size = 64
     default_epochs = 6
@@ -57,12 +53,6 @@ class CaptionTask(Task):
         return {"epochs": 1} if model in ("nn-pixels", "nn-cnn") else {}
 
     # ----------------------------------------------------------------- data
-    def formats(self) -> dict[str, DatasetFormat]:
-        return FORMATS
-
-    def builtins(self) -> dict[str, BuiltinDataset]:
-        return BUILTINS
-
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> CaptionDataset:
         return CaptionDataset(raw.info, raw.sources, raw.targets, model, train, raw.files)
 
@@ -140,15 +130,9 @@ class CaptionTask(Task):
             out.append({"caption": " ".join(words), "tokens": words, "score": d.score, "attention": attention})
         return out
 
-    def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator:
-        return CaptionEvaluator(info)
-
     # -------------------------------------------------------------- outputs
     def record(self, prediction: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
         return records.record(prediction)
-
-    def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
-        return records.parse_record(record)
 
     def csv_rows(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"source": record.get("source", ""), "caption": record.get("caption", ""),
@@ -156,9 +140,6 @@ class CaptionTask(Task):
 
     def coco_results(self, prediction: dict[str, Any], info: DatasetInfo, image_id: Any) -> list[dict[str, Any]]:
         return records.coco_results(prediction, image_id)
-
-    def read_predictions_file(self, path: Path, info: DatasetInfo) -> Iterator[tuple[str, Any]] | None:
-        return records.read_results(path, info)
 
     def draw(self, image: np.ndarray, prediction: dict[str, Any], info: DatasetInfo) -> np.ndarray:
         return draw_caption(image, prediction)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from cvkit.task import BuiltinDataset, DatasetFormat
+from cvkit.contract import BuiltinDataset, DatasetFormat
 from cvkit.text import tokenize
 
 from .coco import CocoCaptionsFormat

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cvkit.contract import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.errors import BadInput
-from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.vision.coco import is_coco, load_coco
 from cvkit.vision.scenes import DESCRIPTION
 

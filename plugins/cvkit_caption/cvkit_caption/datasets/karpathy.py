@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cvkit.contract import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.errors import BadInput
-from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.vision.coco import read_json
 
 SPLITS = {"train": ("train", "restval"), "val": ("val",), "test": ("test",), "restval": ("restval",)}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cvkit.contract import BuiltinDataset
 from cvkit.errors import UsageError
-from cvkit.task import BuiltinDataset
 from cvkit.vision.scenes import write_captions
 
 

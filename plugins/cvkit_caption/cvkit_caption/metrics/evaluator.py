@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from cvkit.task import DatasetInfo, Evaluator
+from cvkit.contract import DatasetInfo, Evaluator
 from cvkit.text import normalize, tokenize
 from cvkit.vision.scenes import slots
 from cvkit_caption.metrics.scores import caption_scores
