@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from cvkit.task import SampleEvaluator
+from cvkit.contract import SampleEvaluator
 
 CONFUSION_MAX_CLASSES = 64
 

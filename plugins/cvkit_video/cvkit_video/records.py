@@ -10,10 +10,12 @@ Record: ``{"topk": [{"label", "index", "score"}], "scores": [...], "clips": [{"s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # annotations only: reading records back (eval --predictions) needs no torch
+    import torch
 
 TOPK = 5
 

@@ -18,8 +18,6 @@ from torch import nn
 from cvkit.task import (
     NO_OPTIONS,
     Batch,
-    BuiltinDataset,
-    DatasetFormat,
     DatasetInfo,
     ModelConfig,
     PredictOptions,
@@ -30,17 +28,18 @@ from cvkit.task import (
 from cvkit_video import models, records
 from cvkit_video.clips import ClipSpec
 from cvkit_video.data import VideoDataset
-from cvkit_video.datasets import BUILTINS, FORMATS
 from cvkit_video.decode import VIDEO_EXTENSIONS
 from cvkit_video.draw import caption, prediction_lines
-from cvkit_video.metric import VideoEvaluator
+from cvkit_video.scoring import VideoScoring
 
 KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
 KINETICS_STD = (0.22803, 0.22145, 0.216989)
 CPU_CHUNK = 32  # clips per forward pass in evaluation on CPU
 
 
-class VideoTask(Task):
+class VideoTask(VideoScoring, Task):
+    """Formats, embedded data, metric and record parsing come from :class:`VideoScoring` (torch-free)."""
+
     default_model = "slow"
     default_img_size = 48
     default_epochs = 30
@@ -56,12 +55,6 @@ class VideoTask(Task):
     input_extensions = VIDEO_EXTENSIONS
 
     # ----------------------------------------------------------------- data
-    def formats(self) -> dict[str, DatasetFormat]:
-        return FORMATS
-
-    def builtins(self) -> dict[str, BuiltinDataset]:
-        return BUILTINS
-
     def _spec(self, model: ModelConfig) -> ClipSpec:
         return ClipSpec.from_args(model.args, *models.modality(model.name))
 
@@ -109,16 +102,10 @@ class VideoTask(Task):
         logits = torch.cat([model(flat[i: i + step]).float() for i in range(0, len(flat), step)])
         return records.predictions(logits.softmax(1).view(b, k, -1), batch.meta)
 
-    def evaluator(self, info: DatasetInfo, metric: str | None = None) -> VideoEvaluator:
-        return VideoEvaluator(info.classes)
-
     # -------------------------------------------------------------- outputs
     def record(self, prediction: dict[str, Any], info: DatasetInfo,
                options: PredictOptions = NO_OPTIONS) -> dict[str, Any]:
         return records.to_record(prediction, info.classes, options.conf)
-
-    def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
-        return records.from_record(record)
 
     def csv_rows(self, record: dict[str, Any], info: DatasetInfo | None = None) -> list[dict[str, Any]]:
         return [{"source": record["source"], "rank": r + 1, **t} for r, t in enumerate(record.get("topk", []))]

@@ -6,7 +6,7 @@ transforms belong to the task's dataset class (``cvkit_video.data``).
 
 from __future__ import annotations
 
-from cvkit.task import BuiltinDataset, DatasetFormat
+from cvkit.contract import BuiltinDataset, DatasetFormat
 
 from .motion import MotionBuiltin
 from .sports1m import Sports1MFormat

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from cvkit.contract import BuiltinDataset
 from cvkit.data import fresh_folder
 from cvkit.errors import CvkitError, UsageError
-from cvkit.task import BuiltinDataset
 from cvkit_video.datasets.motion_render import CLASSES, FRAMES, MIRROR_PAIRS, REVERSE_PAIRS, SIZE, render
 
 DEFAULT_SIZE = 1600

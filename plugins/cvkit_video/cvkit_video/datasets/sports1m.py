@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from cvkit.contract import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.errors import BadInput, CvkitError
-from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
 from cvkit_video.datasets.common import parse_split, read_symmetries, report_missing, video_files
 
 LABELS = "labels.txt"

@@ -20,8 +20,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from cvkit.contract import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.errors import BadInput
-from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
 from cvkit_video.datasets.common import parse_split, read_symmetries, report_missing
 from cvkit_video.decode import VIDEO_EXTENSIONS
 
