@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from cvkit.task import SampleEvaluator
+from cvkit.contract import SampleEvaluator
 
 
 class ClassifyEvaluator(SampleEvaluator):  # per-sample state and merge from the core

@@ -12,8 +12,6 @@ from torch import nn
 from cvkit.task import (
     NO_OPTIONS,
     Batch,
-    BuiltinDataset,
-    DatasetFormat,
     DatasetInfo,
     ModelConfig,
     PredictOptions,
@@ -24,15 +22,16 @@ from cvkit.task import (
 from cvkit.vision.draw import caption
 from cvkit_classify import models
 from cvkit_classify.data import ImageDataset
-from cvkit_classify.datasets import BUILTINS, FORMATS
-from cvkit_classify.metric import ClassifyEvaluator
 from cvkit_classify.runtime import topk_record
+from cvkit_classify.scoring import ClassifyScoring
 from cvkit_classify.transforms import eval_transform, train_transform
 
 TOPK = 5
 
 
-class ClassifyTask(Task):
+class ClassifyTask(ClassifyScoring, Task):
+    """Formats, embedded data, metric and record parsing come from :class:`ClassifyScoring` (torch-free)."""
+
     default_model = "mlp"
     default_img_size = 32
     default_epochs = 30
@@ -45,12 +44,6 @@ class ClassifyTask(Task):
     default_input_size = (3, 224, 224)
 
     # ----------------------------------------------------------------- data
-    def formats(self) -> dict[str, DatasetFormat]:
-        return FORMATS
-
-    def builtins(self) -> dict[str, BuiltinDataset]:
-        return BUILTINS
-
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> TaskDataset:
         random = train and model.args.get("augment", "standard") != "none"
         return ImageDataset.from_raw(raw, train_transform(model) if train else eval_transform(model), random)
@@ -82,17 +75,11 @@ class ClassifyTask(Task):
         scores, idx = probs.topk(min(TOPK, probs.shape[1]), dim=1)
         return [{"topk": list(zip(i.tolist(), s.tolist(), strict=True))} for i, s in zip(idx, scores, strict=True)]
 
-    def evaluator(self, info: DatasetInfo, metric: str | None = None) -> ClassifyEvaluator:
-        return ClassifyEvaluator(info.classes)
-
     # -------------------------------------------------------------- outputs
     def record(self, prediction: dict[str, Any], info: DatasetInfo,
                options: PredictOptions = NO_OPTIONS) -> dict[str, Any]:
         indices, scores = zip(*prediction["topk"], strict=True) if prediction["topk"] else ((), ())
         return topk_record(list(indices), list(scores), info.classes)
-
-    def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> dict[str, Any]:
-        return {"topk": [(int(t["index"]), float(t["score"])) for t in record.get("topk", [])]}
 
     def csv_rows(self, record: dict[str, Any], info: DatasetInfo | None = None) -> list[dict[str, Any]]:
         return [{"source": record["source"], "rank": r + 1, **t} for r, t in enumerate(record.get("topk", []))]

@@ -6,7 +6,7 @@ the task's dataset class.
 
 from __future__ import annotations
 
-from cvkit.task import BuiltinDataset, DatasetFormat
+from cvkit.contract import BuiltinDataset, DatasetFormat
 
 from .digits import DigitsBuiltin
 from .imagefolder import ImageFolderFormat

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cvkit.contract import BuiltinDataset
 from cvkit.errors import UsageError
-from cvkit.task import BuiltinDataset
 from cvkit.vision.digits import VAL_FRACTION, split_indices, to_uint8, write_digits
 
 __all__ = ["VAL_FRACTION", "DigitsBuiltin", "split_indices", "to_uint8"]

@@ -21,9 +21,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from cvkit.contract import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.errors import BadInput, UsageError
 from cvkit.io.walk import iter_files
-from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"})
 SPLITS = ("train", "val", "test")
