@@ -165,7 +165,7 @@ def get_scoring(name: str) -> Any:
     the plugin declares one, else the full task (which imports torch)."""
     plugins = discover()
     entry = plugins.get(name)
-    if entry is None or entry.broken or not entry.spec.scoring or entry._task is not None:
+    if entry is None or entry.broken or not entry.spec.scoring:
         return get_task(name)
     module_name, _, attr = entry.spec.scoring.partition(":")
     try:
