@@ -32,7 +32,7 @@ import numpy as np
 
 from cvkit.console import progress_bar, progress_shown, warn
 from cvkit.errors import BadInput, CvkitError
-from cvkit.io.imagesize import IMAGE_EXTENSIONS, check_pixels
+from cvkit.io.imagesize import IMAGE_EXTENSIONS, read_image_bytes
 from cvkit.io.sources import chunks, count_sources, expand_sources
 from cvkit.io.writers import Writer, make_writer
 
@@ -121,17 +121,7 @@ def decode(path: str) -> np.ndarray:
     """An image file to RGB uint8 HxWx3 (OpenCV), refusing decompression bombs from the header first."""
     import cv2
 
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise BadInput(path, "no such file") from None
-    except IsADirectoryError:
-        raise BadInput(path, "is a directory, not an image") from None
-    except OSError as exc:
-        raise BadInput(path, f"cannot read: {exc.strerror or exc}") from None
-    if not data:
-        raise BadInput(path, "empty file (0 bytes)")
-    check_pixels(path, data)
+    data = read_image_bytes(path)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise BadInput(path, "not a readable image")

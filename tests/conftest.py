@@ -29,6 +29,22 @@ def cvkit(*args: str, input: str | None = None, check: bool = False, cwd: Path |
     return proc
 
 
+# ``python -c NO_TORCH ARGS`` runs the CLI with every import of torch or torchvision refused: what must work
+# without torch (exported models, scoring a predictions file) is run this way.
+NO_TORCH = """
+import sys
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "torchvision"):
+            raise ImportError(f"{name} is blocked in this test")
+        return None
+sys.meta_path.insert(0, Refuse())
+from cvkit.cli import main
+sys.argv = ["cvkit", *sys.argv[1:]]
+main()
+"""
+
+
 @pytest.fixture(scope="session")
 def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small MLP trained for 3 epochs on the embedded digits (about 5 s)."""

@@ -10,7 +10,7 @@ import torch
 from torchvision.io import ImageReadMode, decode_image
 
 from cvkit.errors import BadInput
-from cvkit.io.imagesize import IMAGE_EXTENSIONS, check_pixels
+from cvkit.io.imagesize import IMAGE_EXTENSIONS, read_image_bytes
 
 # torchvision 0.29 marks its decoders deprecated in favour of TorchCodec; they remain the fastest exact decoders
 # we have (libjpeg-turbo, libpng) and the only ones that report truncated JPEGs as errors rather than warnings.
@@ -25,23 +25,7 @@ def is_image(path: str | Path) -> bool:
 def read_image(path: str | Path) -> torch.Tensor:
     """Decode an image file to a uint8 RGB tensor of shape (3, H, W); BadInput names the file on failure."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except NotADirectoryError:  # DIR/<shard>.tar/KEY/<name>: a sample inside a tar shard (cvkit.shards)
-        from cvkit.shards.reader import read_member
-
-        data = read_member(path)
-        if data is None:
-            raise BadInput(path, "no such file") from None
-    except FileNotFoundError:
-        raise BadInput(path, "no such file") from None
-    except IsADirectoryError:
-        raise BadInput(path, "is a directory, not an image") from None
-    except OSError as exc:
-        raise BadInput(path, f"cannot read: {exc.strerror or exc}") from None
-    if not data:
-        raise BadInput(path, "empty file (0 bytes)")
-    check_pixels(path, data)  # decompression bombs: refuse from the header, before the decoder allocates
+    data = read_image_bytes(path)
     if path.suffix.lower() in (".bmp", ".tif", ".tiff"):
         return _read_with_opencv(path, data)
     try:

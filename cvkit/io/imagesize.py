@@ -121,3 +121,29 @@ def _tiff(data: bytes) -> tuple[int, int] | None:
     if 256 in found and 257 in found:
         return found[256], found[257]
     return None
+
+
+def read_image_bytes(path: str | Path) -> bytes:
+    """The bytes of an image file (or of a sample inside a tar shard), refused with a one-line error naming the file
+    when it is missing, a folder, unreadable, empty, or declares more pixels than the limit. Every decoder of cvkit,
+    with torch or without, reads through this."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except NotADirectoryError:  # DIR/<shard>.tar/KEY/<name>: a sample inside a tar shard (cvkit.shards)
+        from cvkit.shards.reader import read_member
+
+        data = read_member(path)
+        if data is None:
+            raise BadInput(path, "no such file") from None
+    except FileNotFoundError:
+        raise BadInput(path, "no such file") from None
+    except IsADirectoryError:
+        raise BadInput(path, "is a directory, not an image") from None
+    except OSError as exc:
+        raise BadInput(path, f"cannot read: {exc.strerror or exc}") from None
+    if not data:
+        raise BadInput(path, "empty file (0 bytes)")
+    check_pixels(path, data)  # decompression bombs: refuse from the header, before the decoder allocates
+    return data
+

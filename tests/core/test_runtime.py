@@ -18,24 +18,12 @@ from cvkit.errors import CvkitError
 from cvkit.export import export
 from cvkit.plugin import get_task
 from cvkit.task import DatasetInfo, ModelConfig
-from tests.conftest import cvkit
+from tests.conftest import NO_TORCH, cvkit
 
 torch.set_num_threads(1)
 CLASSES = ["cat", "dog", "owl"]
 
 # Run the CLI with every import of torch or torchvision refused: what an exported model needs must not need them.
-NO_TORCH = """
-import sys
-class Refuse:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "torchvision"):
-            raise ImportError(f"{name} is blocked in this test")
-        return None
-sys.meta_path.insert(0, Refuse())
-from cvkit.cli import main
-sys.argv = ["cvkit", *sys.argv[1:]]
-main()
-"""
 
 
 @pytest.fixture(scope="module")

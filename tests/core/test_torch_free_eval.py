@@ -13,20 +13,7 @@ import pytest
 from cvkit.data import load_split
 from cvkit.engine.score import evaluate_predictions
 from cvkit.plugin import discover, get_scoring, get_task
-from tests.conftest import cvkit
-
-NO_TORCH = """
-import sys
-class Refuse:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "torchvision"):
-            raise ImportError(f"{name} is blocked in this test")
-        return None
-sys.meta_path.insert(0, Refuse())
-from cvkit.cli import main
-sys.argv = ["cvkit", *sys.argv[1:]]
-main()
-"""
+from tests.conftest import NO_TORCH, cvkit
 
 
 @pytest.fixture(scope="module")
