@@ -65,6 +65,15 @@ def init_from_env(device_kind: str) -> DistContext:
     return DistContext(rank, world, local_rank)
 
 
-def shutdown() -> None:
-    if tdist.is_initialized():
-        tdist.destroy_process_group()
+def shutdown(wait: bool = True) -> None:
+    """Leave the process group. With ``wait`` (the normal end) every rank meets at a barrier first, so rank 0,
+    which hosts the rendezvous store, does not exit while another rank is still tearing down (gloo then aborts
+    that rank with SIGABRT). After a failure ``wait=False``: the peers may be inside another collective."""
+    if not tdist.is_initialized():
+        return
+    if wait:
+        try:
+            tdist.barrier()
+        except RuntimeError:  # a peer already gone: nothing left to wait for
+            pass
+    tdist.destroy_process_group()

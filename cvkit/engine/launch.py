@@ -43,12 +43,15 @@ def _worker(cfg: TrainConfig, explicit: set[str]) -> dict[str, str]:
     if os.environ.get("RANK", "0") != "0":
         set_quiet(True)
     try:
-        return {"run": str(train(cfg, explicit))}
+        result = {"run": str(train(cfg, explicit))}
     except Interrupted as exc:  # every rank stops at the same step (the stop flag is all-reduced): no rank hangs
-        return {"interrupted": str(exc.checkpoint), "rank": os.environ.get("RANK", "0"),
-                "signal": training.received_signal or ""}
-    finally:
-        shutdown()
+        result = {"interrupted": str(exc.checkpoint), "rank": os.environ.get("RANK", "0"),
+                  "signal": training.received_signal or ""}
+    except BaseException:
+        shutdown(wait=False)
+        raise
+    shutdown()
+    return result
 
 
 def launch(cfg: TrainConfig, explicit: set[str]) -> None:

@@ -26,7 +26,7 @@ def _eval_rank(rank: int, world: int, port: int, weights: str, batch_size: int, 
     torch.set_num_threads(1)
     from cvkit.checkpoint import load_model
     from cvkit.data import load_split
-    from cvkit.engine.dist import DistContext
+    from cvkit.engine.dist import DistContext, shutdown
     from cvkit.engine.evaluate import evaluate_model
 
     task, model, ckpt = load_model(weights)
@@ -35,7 +35,7 @@ def _eval_rank(rank: int, world: int, port: int, weights: str, batch_size: int, 
     result = evaluate_model(task, model, dataset, torch.device("cpu"), batch_size, dist=DistContext(rank, world))
     if rank == 0:
         Path(out).write_text(json.dumps({"metrics": result.metrics, "n": result.num_samples}))
-    tdist.destroy_process_group()
+    shutdown()
 
 
 def test_two_process_eval_equals_single_process(digits_run: Path, tmp_path: Path) -> None:
