@@ -18,8 +18,8 @@ from torchvision.ops import sigmoid_focal_loss
 
 from cvkit.vision.masks import encode_rle
 from cvkit_promptseg import prompts as P
+from cvkit_promptseg.prompts import EVAL_CLICKS
 
-EVAL_CLICKS = 3  # clicks simulated per object by evaluation: mIoU after 1, 2 and 3 clicks
 MAX_TRAIN_OBJECTS = 6  # objects per image per training step (sampled when an image has more)
 FOCAL_WEIGHT = 20.0  # SAM: 20:1 focal to dice
 

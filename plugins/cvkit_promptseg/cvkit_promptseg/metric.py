@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from cvkit.task import DatasetInfo, Evaluator
+from cvkit.contract import DatasetInfo, Evaluator
 from cvkit.vision.masks import decode_rle
 from cvkit_promptseg.datasets.target import object_masks
-from cvkit_promptseg.interactive import EVAL_CLICKS
+from cvkit_promptseg.prompts import EVAL_CLICKS
 
 
 def mask_iou(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None = None) -> float:

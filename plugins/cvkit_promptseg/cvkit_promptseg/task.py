@@ -10,30 +10,19 @@ import torch
 from torch import nn
 
 from cvkit.errors import CvkitError, UsageError
-from cvkit.task import (
-    NO_OPTIONS,
-    Batch,
-    BuiltinDataset,
-    DatasetFormat,
-    DatasetInfo,
-    Evaluator,
-    ModelConfig,
-    PredictOptions,
-    RawSplit,
-    Task,
-)
+from cvkit.task import NO_OPTIONS, Batch, DatasetInfo, ModelConfig, PredictOptions, RawSplit, Task
 from cvkit_promptseg import draw, models, predictor, records
-from cvkit_promptseg.datasets.coco import CocoPromptFormat
 from cvkit_promptseg.datasets.dataset import PromptDataset, from_raw
-from cvkit_promptseg.datasets.shapes import ShapesPromptDataset
-from cvkit_promptseg.datasets.voc import VocPromptFormat
-from cvkit_promptseg.interactive import EVAL_CLICKS, simulate, train_rounds
-from cvkit_promptseg.metric import PromptSegEvaluator
+from cvkit_promptseg.interactive import simulate, train_rounds
+from cvkit_promptseg.prompts import EVAL_CLICKS
+from cvkit_promptseg.scoring import PromptSegScoring
 
 TRAIN_ROUNDS = (1, 2, 3)  # decoder rounds per training step (first prompt + corrections), drawn uniformly
 
 
-class PromptSegTask(Task):
+class PromptSegTask(PromptSegScoring, Task):
+    """Formats, embedded data, metric and record parsing come from :class:`PromptSegScoring` (torch-free)."""
+
     default_model = "sam-tiny"
     default_img_size = 128
     default_epochs = 4
@@ -46,12 +35,6 @@ class PromptSegTask(Task):
     default_input_size = (3, 128, 128)
 
     # ----------------------------------------------------------------- data
-    def formats(self) -> dict[str, DatasetFormat]:
-        return {"coco": CocoPromptFormat(), "voc": VocPromptFormat()}
-
-    def builtins(self) -> dict[str, BuiltinDataset]:
-        return {"shapes": ShapesPromptDataset()}
-
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> PromptDataset:
         return from_raw(raw, model, train)
 
@@ -110,15 +93,9 @@ class PromptSegTask(Task):
                              "box=X1,Y1,X2,Y2, --task-arg points-file=FILE or --task-arg everything=1")
         return predictor.predict_prompts(model, batch.inputs, batch.meta, per_image, _flag(extra.get("multimask")))
 
-    def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator:
-        return PromptSegEvaluator(info)
-
     # -------------------------------------------------------------- outputs
     def record(self, prediction: Any, info: DatasetInfo, options: PredictOptions = NO_OPTIONS) -> dict[str, Any]:
         return records.record(prediction)
-
-    def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
-        return records.parse_record(record)
 
     def csv_rows(self, record: dict[str, Any], info: DatasetInfo | None = None) -> list[dict[str, Any]]:
         return records.csv_rows(record)

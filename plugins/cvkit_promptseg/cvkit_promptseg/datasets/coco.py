@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cvkit.task import DatasetFormat, DatasetInfo, RawSplit
+from cvkit.contract import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.vision.coco import is_coco, load_coco
 from cvkit_promptseg.datasets.target import CLASSES, from_image
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cvkit.contract import BuiltinDataset
 from cvkit.errors import CvkitError
-from cvkit.task import BuiltinDataset
 from cvkit.vision.shapes import write_shapes
 
 DEFAULT_SIZE = 6000
