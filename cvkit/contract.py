@@ -95,6 +95,18 @@ class PredictOptions:
 NO_OPTIONS = PredictOptions()
 
 
+@dataclass
+class ValidationPicture:
+    """One validation sample drawn by a task (``Task.validation_picture``) for the pictures written into a run
+    folder after training: the ground truth and the prediction as RGB uint8 HWC arrays (any sizes), whether the
+    prediction is wrong (the core frames wrong samples in red), and a short note such as ``2 missed, 1 FP``."""
+
+    truth: Any
+    prediction: Any
+    wrong: bool = False
+    note: str = ""
+
+
 def supported_kwargs(fn: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
     """The keyword arguments of ``kwargs`` that ``fn`` accepts: lets the core pass the newer optional arguments
     (``options``, ``info``) to plugins written before they existed."""

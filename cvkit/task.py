@@ -41,6 +41,7 @@ from cvkit.contract import (  # noqa: F401 - re-exported: the torch-free half of
     RawSplit,
     SampleEvaluator,
     Scoring,
+    ValidationPicture,
     supported_kwargs,
 )
 from cvkit.plugin import TaskSpec
@@ -270,6 +271,12 @@ class Task(ABC):
     def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:
         """Draw a ground-truth annotation (``visualize dataset``); default: the image unchanged."""
         return image
+
+    def validation_picture(self, image: np.ndarray, prediction: Any, target: Any, info: DatasetInfo
+                           ) -> ValidationPicture | None:
+        """Optional: ground truth beside prediction for one validation sample (``image`` from ``picture``), with
+        mistakes marked, for the ``val_batch*.png`` mosaics written after training. Default: None (no pictures)."""
+        return None
 
     def scripts(self) -> dict[str, Callable[[VisualizeRequest], list[Path]]]:
         """Extra visualisations contributed by the task: ``cvkit visualize KIND`` calls ``scripts()[KIND](request)``

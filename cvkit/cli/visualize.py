@@ -33,6 +33,10 @@ def visualize_cmd(
                                      "epsilon=0.03, steps=20).", show_default=False),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     task: str = typer.Option(None, help="Task, for `dataset` without --weights.", show_default=False),
+    conf: float = typer.Option(None, min=0.0, max=1.0, help="predictions: draw detections scoring at least this.",
+                               show_default="0.3"),
+    max_drawn: int = typer.Option(None, "--max-drawn", min=0, help="predictions: draw at most this many detections "
+                                  "per picture, highest scores first.", show_default="50"),
     as_json: bool = typer.Option(False, "--json", help="optimizer, fit: print the numbers as one JSON document "
                                  "instead of the paths."),
 ) -> None:
@@ -50,6 +54,6 @@ def visualize_cmd(
         return
 
     paths = run_visualize(kind, sources or [], weights, out, data, split, run, limit, layer, list_layers, target,
-                          option, device, task)
+                          option, device, task, conf=conf, max_drawn=max_drawn)
     for p in paths:
         typer.echo(str(p))

@@ -37,7 +37,8 @@ def run_demo(kind: str, out: Path, options: list[str]) -> tuple[list[Path], dict
 def run_visualize(kind: str, sources: list[str], weights: Path | None, out: Path, data: str | None,
                   split: str | None,
                   run: Path | None, limit: int | None, layer: str | None, list_layers: bool, target: str | None,
-                  options: list[str], device: str, task: str | None = None) -> list[Path]:
+                  options: list[str], device: str, task: str | None = None, conf: float | None = None,
+                  max_drawn: int | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     if kind in DEMOS:
         return run_demo(kind, out, options)[0]
@@ -57,7 +58,7 @@ def run_visualize(kind: str, sources: list[str], weights: Path | None, out: Path
     if kind == "dataset":
         return _dataset(weights, task, data, split, limit, out)
     if kind == "predictions":
-        return _predictions(weights, sources, data, split, limit, out, device)
+        return _predictions(weights, sources, data, split, limit, out, device, conf, max_drawn)
     return _confusion(weights, data, split, out, device)
 
 
@@ -88,20 +89,31 @@ def _task_script(kind: str, sources: list[str], weights: Path | None, out: Path,
     return list(scripts[kind](request))
 
 
-def tile(images: list[np.ndarray], cols: int | None = None, cell: int = 192) -> np.ndarray:
-    """Lay RGB images out in a grid of ``cell`` x ``cell`` tiles (aspect kept, black padding)."""
+def tile(images: list[np.ndarray], cols: int | None = None, cell: int = 192, gap: int = 4) -> np.ndarray:
+    """Lay RGB images out in a grid on a dark background. Cells take the pictures' median shape: a strip of video
+    frames gets a wide cell, not a square one. Small pictures are enlarged (nearest) until their longer side is
+    ``cell``; large ones are shrunk to about ``(2 * cell)**2`` pixels. Each picture keeps its aspect, centred."""
     import cv2
 
-    cols = cols or max(1, int(np.ceil(np.sqrt(len(images)))))
+    if not images:
+        return np.zeros((cell, cell, 3), np.uint8)
+    mh = float(np.median([im.shape[0] for im in images]))
+    mw = float(np.median([im.shape[1] for im in images]))
+    s = min(1.0, (2 * cell) / np.sqrt(mh * mw))
+    s = max(s, cell / max(mh, mw))
+    ch, cw = max(1, round(mh * s)), max(1, round(mw * s))
+    cols = cols or max(1, min(len(images), round(np.sqrt(len(images) * ch / cw))))
     rows = int(np.ceil(len(images) / cols))
-    grid = np.zeros((rows * cell, cols * cell, 3), np.uint8)
+    grid = np.full((rows * (ch + gap) + gap, cols * (cw + gap) + gap, 3), 24, np.uint8)
     for k, img in enumerate(images):
         h, w = img.shape[:2]
-        s = cell / max(h, w)
-        small = cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))),
-                           interpolation=cv2.INTER_NEAREST if s > 1 else cv2.INTER_AREA)
+        f = min(ch / h, cw / w)
+        small = cv2.resize(img, (max(1, min(cw, round(w * f))), max(1, min(ch, round(h * f)))),
+                           interpolation=cv2.INTER_NEAREST if f > 1 else cv2.INTER_AREA)
         r, c = divmod(k, cols)
-        grid[r * cell : r * cell + small.shape[0], c * cell : c * cell + small.shape[1]] = small
+        y = gap + r * (ch + gap) + (ch - small.shape[0]) // 2
+        x = gap + c * (cw + gap) + (cw - small.shape[1]) // 2
+        grid[y : y + small.shape[0], x : x + small.shape[1]] = small
     return grid
 
 
@@ -153,8 +165,10 @@ def _dataset(weights: Path | None, task_name: str | None, data: str | None, spli
 
 
 def _predictions(weights: Path | None, sources: list[str], data: str | None, split: str, limit: int, out: Path,
-                 device: str) -> list[Path]:
+                 device: str, conf: float | None = None, max_drawn: int | None = None) -> list[Path]:
     import torch
+
+    from cvkit.task import PredictOptions, supported_kwargs
 
     task, model, ckpt = _load(weights, device)
     if sources:
@@ -165,12 +179,14 @@ def _predictions(weights: Path | None, sources: list[str], data: str | None, spl
     dataset = task.predict_dataset(paths, ckpt.model, ckpt.info)
     dev = next(model.parameters(), torch.zeros(0)).device
     images, records = [], []
+    options = PredictOptions(conf=conf, extra={} if max_drawn is None else {"max_drawn": max_drawn})
     with torch.no_grad():
         for i in range(len(dataset)):
             batch = task.collate([dataset[i]])
             pred = task.predict_step(model, batch.to(dev))[0]
             records.append({"source": paths[i], **task.record(pred, ckpt.info)})
-            images.append(task.draw(task.picture(paths[i], ckpt.info), pred, ckpt.info))
+            images.append(task.draw(task.picture(paths[i], ckpt.info), pred, ckpt.info,
+                                    **supported_kwargs(task.draw, options=options)))
     path = out / "predictions.png"
     write_image(path, tile(images))
     write_json(out / "predictions.json", {"records": records})
@@ -192,8 +208,7 @@ def _curves(weights: Path | None, run: Path | None, data: str | None, split: str
         raise CvkitError(f"{metrics}: no such file (is {folder} a cvkit run folder?)")
     if weights is not None:
         details = _eval_details(weights, data, split, device)
-        if "pr_curves" in details:
-            written.append(_plot_pr(details["pr_curves"], out / "pr_curves.png"))
+        written += plot_detail_curves(details, out)
     return written
 
 
@@ -201,16 +216,17 @@ def _confusion(weights: Path | None, data: str | None, split: str, out: Path, de
     details = _eval_details(weights, data, split, device)
     if "confusion_matrix" not in details:
         raise CvkitError("this task's metric has no confusion matrix")
+    return [plot_confusion(details, out)]
+
+
+def plot_confusion(details: dict[str, Any], out: Path) -> Path:
+    """``confusion.png`` (rows: true class, normalised per row; counts written in the cells up to 30 classes) and
+    ``confusion.json`` from an evaluator's ``details()`` holding ``confusion_matrix``."""
     cm = np.asarray(details["confusion_matrix"])
     classes = details.get("classes") or [d["label"] for d in details.get("per_class", [])] or \
         [str(i) for i in range(len(cm))]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     n = len(cm)
-    fig, ax = plt.subplots(figsize=(max(4, 0.45 * n + 2), max(4, 0.45 * n + 1.5)), dpi=100)
+    fig, ax = _figure(max(4, 0.45 * n + 2), max(4, 0.45 * n + 1.5))
     norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
     if n <= 30:
@@ -223,13 +239,10 @@ def _confusion(weights: Path | None, data: str | None, split: str, out: Path, de
         ax.set_yticks(range(n), classes, fontsize=7)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    fig.tight_layout()
     path = out / "confusion.png"
-    with atomic_write(path, "wb") as fh:
-        fig.savefig(fh, format="png")
-    plt.close(fig)
+    _save_figure(fig, path)
     write_json(out / "confusion.json", {"classes": classes, "matrix": cm.tolist()})
-    return [path]
+    return path
 
 
 def _eval_details(weights: Path | None, data: str | None, split: str, device: str) -> dict[str, Any]:
@@ -240,13 +253,38 @@ def _eval_details(weights: Path | None, data: str | None, split: str, device: st
     return run_eval(None, weights, data, split, None, None, device=device)["details"]
 
 
-def _plot_pr(curves: dict[str, dict[str, list[float]]], path: Path) -> Path:
+def plot_detail_curves(details: dict[str, Any], out: Path) -> list[Path]:
+    """The curves an evaluator's ``details()`` holds: ``pr_curves`` (precision-recall per class) as
+    ``pr_curves.png``, and ``confidence_curves`` as ``f1_confidence.png``, ``precision_confidence.png`` and
+    ``recall_confidence.png``; each with a JSON sidecar of its numbers."""
+    written = []
+    if details.get("pr_curves"):
+        written.append(plot_pr(details["pr_curves"], out / "pr_curves.png"))
+    if details.get("confidence_curves"):
+        written += plot_confidence(details["confidence_curves"], out)
+    return written
+
+
+def _figure(width: float = 6, height: float = 5) -> tuple[Any, Any]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 5), dpi=100)
+    return plt.subplots(figsize=(width, height), dpi=100)
+
+
+def _save_figure(fig: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, format="png")
+    plt.close(fig)
+
+
+def plot_pr(curves: dict[str, dict[str, list[float]]], path: Path) -> Path:
+    fig, ax = _figure()
     for name, c in curves.items():
         ax.plot(c["recall"], c["precision"], label=f"{name} (AP {c.get('ap', float('nan')):.3f})")
     ax.set_xlabel("recall")
@@ -255,12 +293,41 @@ def _plot_pr(curves: dict[str, dict[str, list[float]]], path: Path) -> Path:
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_write(path, "wb") as fh:
-        fig.savefig(fh, format="png")
-    plt.close(fig)
+    _save_figure(fig, path)
     write_json(path.with_suffix(".json"), curves)
     return path
+
+
+def plot_confidence(curves: dict[str, Any], out: Path) -> list[Path]:
+    """F1, precision and recall against the confidence threshold: one thin line per class and a thick one for the
+    mean over classes, labelled with its best value and where it is reached (the threshold to pick for --conf)."""
+    conf = np.asarray(curves["confidence"], np.float64)
+    classes = curves["classes"]
+    written = []
+    for key, title in (("f1", "F1"), ("precision", "precision"), ("recall", "recall")):
+        fig, ax = _figure()
+        rows = []
+        for name, c in classes.items():
+            y = np.asarray(c[key], np.float64)
+            rows.append(y)
+            ax.plot(conf, y, linewidth=1, alpha=0.6, label=name if len(classes) <= 20 else None)
+        if rows:
+            mean = np.mean(rows, axis=0)
+            best = int(np.argmax(mean)) if key != "recall" else 0
+            ax.plot(conf, mean, linewidth=3, color="#1f3b99",
+                    label=f"all classes {mean[best]:.2f} at {conf[best]:.2f}" if key == "f1" else "all classes")
+        ax.set_xlabel("confidence")
+        ax.set_ylabel(title)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        ax.set_title(f"{title}-confidence curve")
+        path = out / f"{key}_confidence.png"
+        _save_figure(fig, path)
+        written.append(path)
+    write_json(out / "confidence_curves.json", curves)
+    return written
 
 
 def _num(v: str) -> Any:
