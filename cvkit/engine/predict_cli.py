@@ -8,7 +8,7 @@ from typing import Any
 from cvkit.console import info, progress_shown
 from cvkit.engine.predict import PredictStats, predict
 from cvkit.errors import UsageError
-from cvkit.io.sources import count_sources, expand_sources
+from cvkit.io.sources import count_sources, expand_sources, frames_for
 from cvkit.io.writers import make_writer
 from cvkit.task import PredictOptions
 
@@ -16,7 +16,7 @@ from cvkit.task import PredictOptions
 def run_predict(task: str | None, weights: Path, sources: list[str], fmt: str, output: str, img_size: int | None,
                 batch_size: int, conf: float | None, backend: str, device: str, workers: int,
                 save_vis: Path | None, amp: bool = False, save_masks: Path | None = None,
-                task_args: dict[str, Any] | None = None) -> PredictStats:
+                task_args: dict[str, Any] | None = None, vid_stride: int = 1) -> PredictStats:
     from dataclasses import replace
 
     from cvkit.engine.device import configure_threads, select_device
@@ -33,9 +33,12 @@ def run_predict(task: str | None, weights: Path, sources: list[str], fmt: str, o
         import torch
 
         amp_dtype = torch.bfloat16 if amp and dev.type == "cuda" else None
-        total = count_sources(sources, t.input_extensions) if progress_shown() else None  # files: a bar with ETA
-        stats = predict(t, model, model_cfg, ds_info, expand_sources(sources, t.input_extensions), writer, dev,
-                        batch_size, workers, save_vis, amp_dtype, options, total=total)
+        frames_of = frames_for(t.input_extensions)  # videos an image task reads frame by frame
+        extensions = (*t.input_extensions, *frames_of)  # what a folder is searched for
+        # files (and the frames videos declare) counted first: a bar with an ETA
+        total = count_sources(sources, extensions, frames_of, vid_stride) if progress_shown() else None
+        stats = predict(t, model, model_cfg, ds_info, expand_sources(sources, extensions), writer, dev,
+                        batch_size, workers, save_vis, amp_dtype, options, total=total, vid_stride=vid_stride)
         ok = True
     finally:
         writer.close(ok)

@@ -14,7 +14,7 @@ from typing import Any
 from cvkit.console import warn
 from cvkit.contract import RawSplit
 from cvkit.errors import BadInput, CvkitError
-from cvkit.io.predictions import BadRecords, read_prediction_records
+from cvkit.io.predictions import BadRecords, coco_image_id, read_prediction_records
 
 
 @dataclass
@@ -79,18 +79,24 @@ def _read_jsonl(task: Any, path: Path, raw: RawSplit, bad: BadRecords):
 
 
 def _source_index(sources: list[str]) -> dict[str, dict[str, int]]:
-    by_path, by_resolved, by_stem = {}, {}, {}
+    by_path, by_resolved, by_stem, by_id = {}, {}, {}, {}
     for i, s in enumerate(sources):
         by_path.setdefault(s, i)
         by_resolved.setdefault(str(Path(s).resolve()), i)
         by_stem.setdefault(Path(s).stem, i)
-    return {"path": by_path, "resolved": by_resolved, "stem": by_stem}
+        by_id.setdefault(str(coco_image_id(s)), i)
+    return {"path": by_path, "resolved": by_resolved, "stem": by_stem, "id": by_id}
 
 
 def _match(index: dict[str, dict[str, int]], source: str) -> int | None:
+    """A record's sample: by path as given, resolved path, file stem, then (a COCO results entry of a dataset
+    without image ids, e.g. VOC) by the image id ``predict --format coco`` gave the file."""
     if source in index["path"]:
         return index["path"][source]
     resolved = str(Path(source).resolve())
     if resolved in index["resolved"]:
         return index["resolved"][resolved]
-    return index["stem"].get(Path(source).stem)
+    stem = Path(source).stem
+    if stem in index["stem"]:
+        return index["stem"][stem]
+    return index["id"].get(source)

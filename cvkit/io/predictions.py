@@ -165,3 +165,19 @@ def _kind(value: Any) -> str:
         return "null"
     text = json.dumps(value) if isinstance(value, (str, int, float, bool)) else type(value).__name__
     return f"{type(value).__name__} {text[:40]}" if isinstance(value, (str, int, float)) else text
+
+
+def coco_image_id(source: str) -> int:
+    """The ``image_id`` that ``predict --format coco`` writes for an input whose dataset id is unknown, and that
+    ``eval --predictions`` matches back to the split's files: a numeric file stem as its number (COCO's
+    ``000000000139.jpg`` is 139), a VOC-style stem of digits and underscores as its digits (``2008_000123`` is
+    2008000123), any other stem as a stable 48-bit hash of it (JSON-safe, the same in every process)."""
+    import hashlib
+
+    stem = Path(source).stem
+    if stem.isascii() and stem.isdigit():
+        return int(stem)
+    digits = stem.replace("_", "")
+    if digits.isascii() and digits.isdigit() and stem[0] != "_":
+        return int(digits)
+    return int.from_bytes(hashlib.sha1(stem.encode("utf-8")).digest()[:6], "big")

@@ -74,6 +74,54 @@ def coco_results(prediction: Any, info: DatasetInfo, image_id: Any) -> list[dict
             for k in np.unique(labels) if 0 < int(k) < len(info.classes)]
 
 
+def read_coco_results(path: Path, info: DatasetInfo) -> Iterator[tuple[str, dict[str, Any]]] | None:
+    """A COCO stuff-segmentation results list (what :func:`coco_results` writes) as ``(image, label map)``: each
+    entry's RLE paints its class; pixels no entry covers are background. None when ``path`` is not a JSON list."""
+    import json
+
+    from cvkit.io.limits import too_large
+    from cvkit.vision.results import is_results_file
+
+    path = Path(path)
+    if not is_results_file(path):
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(path, f"malformed JSON: {exc}") from None
+    cats = info.extra.get("category_ids") or list(range(len(info.classes)))
+    index = {int(c): k for k, c in enumerate(cats)}
+    names = {v: k for k, v in (info.extra.get("image_ids") or {}).items()}
+    maps: dict[Any, np.ndarray] = {}
+    for j, r in enumerate(data):
+        if not isinstance(r, dict) or "image_id" not in r or "category_id" not in r or "segmentation" not in r:
+            raise BadInput(path, "expected {\"image_id\", \"category_id\", \"segmentation\"}", where=f"[{j}]")
+        k = index.get(r["category_id"]) if type(r["category_id"]) is int else None
+        if k is None:
+            raise BadInput(path, f"bad result: category_id {r['category_id']!r} is not a category of the dataset",
+                           where=f"[{j}].category_id")
+        size = r["segmentation"].get("size") if isinstance(r["segmentation"], dict) else None
+        if isinstance(size, list) and len(size) == 2 and all(type(v) is int for v in size) \
+                and (reason := too_large(size[1], size[0])):
+            raise BadInput(path, f"bad result: segmentation size: {reason}", where=f"[{j}].segmentation")
+        try:
+            mask = decode_rle(r["segmentation"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadInput(path, f"bad result: segmentation is not an RLE ({exc})", where=f"[{j}].segmentation") \
+                from None
+        labels = maps.setdefault(r["image_id"], np.zeros(mask.shape, np.uint8))
+        if labels.shape != mask.shape:
+            raise BadInput(path, f"bad result: segmentation size {list(mask.shape)} differs from the image's "
+                           f"earlier {list(labels.shape)}", where=f"[{j}].segmentation")
+        labels[mask.astype(bool)] = k
+
+    def items() -> Iterator[tuple[str, dict[str, Any]]]:
+        for image_id, labels in maps.items():
+            yield str(names.get(image_id, image_id)), {"labels": labels}
+
+    return items()
+
+
 def read_png_folder(path: Path, info: DatasetInfo) -> Iterator[tuple[str, dict[str, Any]]] | None:
     """A folder of label PNGs named ``<image id>.png`` (the VOC results layout); None when ``path`` is a file."""
     path = Path(path)

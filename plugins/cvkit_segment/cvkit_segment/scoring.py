@@ -33,4 +33,6 @@ class SegmentScoring(Scoring):
         return records.parse_record(record, info)
 
     def read_predictions_file(self, path: Path, info: DatasetInfo) -> Iterator[tuple[str, Any]] | None:
-        return records.read_png_folder(path, info)
+        """A folder of label PNGs (the VOC results layout) or a COCO results list; None for predict's JSONL."""
+        folder = records.read_png_folder(path, info)
+        return folder if folder is not None else records.read_coco_results(path, info)
