@@ -122,6 +122,46 @@ class CocoScores:
         return out
 
 
+    def confidence_curves(self, points: int = 101) -> dict[str, Any]:
+        """Precision, recall and F1 at IoU 0.5 (all areas, the largest maxDets) of the detections scoring at least
+        each of ``points`` confidence thresholds in [0, 1], per class with ground truth, matched as ``accumulate``
+        does: ``{"confidence": [...], "classes": {name: {"precision", "recall", "f1"}}}``."""
+        ev = self.evaluator
+        n_img, n_area, max_det = len(ev.params.imgIds), len(ev.params.areaRng), ev.params.maxDets[-1]
+        out: dict[str, Any] = {"confidence": [float(c) for c in np.linspace(0.0, 1.0, points)], "classes": {}}
+        for k, name in self._columns():
+            cells = [e for e in ev.evalImgs[k * n_area * n_img : k * n_area * n_img + n_img] if e is not None]
+            npos = sum(int(np.count_nonzero(np.asarray(e["gtIgnore"]) == 0)) for e in cells)
+            if not npos:
+                continue
+            scores = np.concatenate([np.asarray(e["dtScores"][:max_det], np.float64) for e in cells])
+            order = np.argsort(-scores, kind="mergesort")
+            dtm = np.concatenate([np.asarray(e["dtMatches"])[0, :max_det] for e in cells])[order]
+            dtig = np.concatenate([np.asarray(e["dtIgnore"])[0, :max_det] for e in cells])[order].astype(bool)
+            tp = np.cumsum((dtm != 0) & ~dtig)
+            fp = np.cumsum((dtm == 0) & ~dtig)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 0.0)
+            out["classes"][name] = confidence_curve(scores[order], precision, tp / npos, points)
+        return out
+
+
+def confidence_curve(scores: Sequence[float], precision: Sequence[float], recall: Sequence[float],
+                     points: int = 101) -> dict[str, list[float]]:
+    """Precision, recall and F1 of the detections scoring at least each of ``points`` thresholds in [0, 1], read off
+    cumulative ``precision`` / ``recall`` over the detections sorted by descending ``scores`` (at a threshold, the
+    values after the last detection that passes it). With no detection passing, precision is 1 and recall 0."""
+    s = np.asarray(scores, np.float64)
+    p, r = np.asarray(precision, np.float64), np.nan_to_num(np.asarray(recall, np.float64))
+    conf = np.linspace(0.0, 1.0, points)
+    n = np.searchsorted(-s, -conf, side="right")  # detections scoring >= each threshold
+    prec = np.where(n > 0, p[np.maximum(n - 1, 0)] if len(p) else 1.0, 1.0)
+    rec = np.where(n > 0, r[np.maximum(n - 1, 0)] if len(r) else 0.0, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(prec + rec > 0, 2 * prec * rec / (prec + rec), 0.0)
+    return {"precision": prec.tolist(), "recall": rec.tolist(), "f1": f1.tolist()}
+
+
 def _check_results(results: list[dict[str, Any]], image_ids: set[Any], iou_type: str, n_kp: int,
                    source: str | Path) -> None:
     need = {"bbox": ("bbox", "segmentation"), "segm": ("segmentation",), "keypoints": ("keypoints",)}[iou_type]

@@ -16,10 +16,11 @@ from cvkit.task import (
     PredictOptions,
     RawSplit,
     Task,
+    ValidationPicture,
 )
 from cvkit.vision.backmap import boxes_to_original
 from cvkit.vision.dataset import collate_samples
-from cvkit.vision.draw import draw_box_target, draw_detections
+from cvkit.vision.draw import compare_boxes, draw_box_target, draw_detections, draw_limits
 from cvkit_detect import models, records
 from cvkit_detect.datasets.dataset import DetectionDataset, from_raw
 from cvkit_detect.scoring import DetectScoring
@@ -101,7 +102,14 @@ class DetectTask(DetectScoring, Task):
 
     def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo,
              options: PredictOptions = NO_OPTIONS) -> np.ndarray:
-        return draw_detections(image, prediction, info.classes)
+        """Detections scoring at least ``--conf`` (``cvkit.vision.draw.DRAW_CONF`` without it), the best 50."""
+        return draw_detections(image, prediction, info.classes, *draw_limits(options))
 
     def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:
         return draw_box_target(image, target, info.classes)
+
+    def validation_picture(self, image: np.ndarray, prediction: Any, target: Any, info: DatasetInfo
+                           ) -> ValidationPicture:
+        """Missed objects and false positives (at the drawing threshold, IoU 0.5) are marked in red."""
+        truth, pred, missed, false = compare_boxes(image, prediction, target, info.classes)
+        return ValidationPicture(truth, pred, bool(missed or false), f"{missed} missed, {false} FP")

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from cvkit.vision.detections import ignored
-from cvkit.vision.draw import colour, draw_boxes
+from cvkit.vision.draw import DRAW_CONF, MAX_DRAWN, colour, compare_boxes, draw_boxes, enlarge, pick_drawn
 from cvkit_instance.datasets.target import object_masks
 from cvkit_instance.metrics.evaluator import as_prediction
 
@@ -40,31 +40,36 @@ def overlay_masks(image: np.ndarray, masks: np.ndarray, labels: Sequence[int], a
     return np.ascontiguousarray(out.permute(1, 2, 0).numpy())
 
 
-def enlarge(image: np.ndarray, boxes: np.ndarray, at_least: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """A small image scaled up (nearest) by an integer factor so that labels stay legible, with its boxes."""
-    import cv2
-
-    k = int(np.ceil(at_least / max(1, min(image.shape[:2]))))
-    if k <= 1:
-        return image, boxes
-    big = cv2.resize(image, (image.shape[1] * k, image.shape[0] * k), interpolation=cv2.INTER_NEAREST)
-    return big, np.asarray(boxes, np.float64) * k
-
-
-def draw_prediction(image: np.ndarray, prediction: Any, names: Sequence[str], min_score: float = 0.3) -> np.ndarray:
-    """Detections scoring at least ``min_score`` (evaluation keeps every score down to 0.05; drawing all of them
-    would bury the image). Images under 256 px are drawn enlarged."""
+def draw_prediction(image: np.ndarray, prediction: Any, names: Sequence[str], conf: float = DRAW_CONF,
+                    limit: int = MAX_DRAWN) -> np.ndarray:
+    """Detections scoring at least ``conf`` (evaluation keeps every score down to 0.05; drawing all of them would
+    bury the image), at most ``limit``, best on top. Small images are drawn enlarged."""
     p = as_prediction(prediction)
-    keep = np.flatnonzero(p["scores"] >= min_score)
+    keep = pick_drawn(p["scores"], conf, limit)[::-1]
     labels = p["labels"][keep]
-    image, boxes = enlarge(image, p["boxes"][keep])
+    image, k = enlarge(image)
     out = overlay_masks(image, decode([p["masks"][i] for i in keep]), labels)
-    return draw_boxes(out, boxes, labels, names, scores=p["scores"][keep])
+    return draw_boxes(out, p["boxes"][keep] * k, labels, names, scores=p["scores"][keep])
 
 
 def draw_target(image: np.ndarray, target: dict[str, Any], names: Sequence[str]) -> np.ndarray:
-    """Ground truth; crowd regions and difficult objects have dashed boxes. Images under 256 px are drawn enlarged."""
+    """Ground truth; crowd regions and difficult objects have dashed boxes. Small images are drawn enlarged."""
     masks = object_masks({**target, "size": image.shape[:2]}).astype(bool)
-    image, boxes = enlarge(image, np.asarray(target["boxes"]))
+    image, k = enlarge(image)
     out = overlay_masks(image, masks, target["labels"])
-    return draw_boxes(out, boxes, target["labels"], names, dashed=ignored(target))
+    return draw_boxes(out, np.asarray(target["boxes"]) * k, target["labels"], names, dashed=ignored(target))
+
+
+def compare(image: np.ndarray, prediction: Any, target: dict[str, Any], names: Sequence[str]
+            ) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Validation picture: masks under the core's box comparison (missed objects and false positives in red, boxes
+    matched at IoU 0.5). Returns both pictures and the counts of missed objects and false positives."""
+    p = as_prediction(prediction)
+    keep = pick_drawn(p["scores"], DRAW_CONF, MAX_DRAWN)
+    truth_masks = object_masks({**target, "size": image.shape[:2]}).astype(bool)
+    truth_bg = overlay_masks(image, truth_masks, target["labels"])
+    pred_bg = overlay_masks(image, decode([p["masks"][i] for i in keep]), p["labels"][keep])
+    drawn = {k: np.asarray(v)[keep] for k, v in p.items() if k in ("boxes", "scores", "labels")}
+    truth, _, missed, false = compare_boxes(truth_bg, drawn, target, names, conf=0.0)
+    _, pred, _, _ = compare_boxes(pred_bg, drawn, target, names, conf=0.0)
+    return truth, pred, missed, false

@@ -16,9 +16,11 @@ from cvkit.task import (
     PredictOptions,
     RawSplit,
     Task,
+    ValidationPicture,
 )
 from cvkit.vision.backmap import boxes_to_original, masks_to_rles
 from cvkit.vision.dataset import collate_samples
+from cvkit.vision.draw import draw_limits
 from cvkit_instance import draw, models, records
 from cvkit_instance.datasets.dataset import InstanceDataset, from_raw
 from cvkit_instance.scoring import InstanceScoring
@@ -87,9 +89,14 @@ class InstanceTask(InstanceScoring, Task):
 
     def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo,
              options: PredictOptions = NO_OPTIONS) -> np.ndarray:
-        """Detections scoring at least ``--conf`` (0.3 without it)."""
-        conf = options.conf if options.conf is not None else 0.3
-        return draw.draw_prediction(image, prediction, info.classes, conf)
+        """Detections scoring at least ``--conf`` (``cvkit.vision.draw.DRAW_CONF`` without it), the best 50."""
+        return draw.draw_prediction(image, prediction, info.classes, *draw_limits(options))
 
     def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:
         return draw.draw_target(image, target, info.classes)
+
+    def validation_picture(self, image: np.ndarray, prediction: Any, target: Any, info: DatasetInfo
+                           ) -> ValidationPicture:
+        """Missed objects and false positives (at the drawing threshold, box IoU 0.5) are marked in red."""
+        truth, pred, missed, false = draw.compare(image, prediction, target, info.classes)
+        return ValidationPicture(truth, pred, bool(missed or false), f"{missed} missed, {false} FP")

@@ -23,6 +23,7 @@ from cvkit.task import (
     PredictOptions,
     RawSplit,
     Task,
+    ValidationPicture,
 )
 from cvkit.vision.backmap import boxes_to_original, keypoints_to_original
 from cvkit_pose import draw, heatmaps, models, records, transforms
@@ -186,3 +187,10 @@ class PoseTask(PoseScoring, Task):
         if target is None:
             raise CvkitError("no annotation to draw")
         return draw.draw_target(image, target, info)
+
+    def validation_picture(self, image: np.ndarray, prediction: Any, target: Any, info: DatasetInfo
+                           ) -> ValidationPicture:
+        """Joints farther than half a head size from the truth (PCKh@0.5) are red; unpredicted people count."""
+        bad, wrong, missed = draw.wrong_joints(prediction, target, draw.pairs(prediction, target))
+        return ValidationPicture(draw.draw_target(image, target, info), draw.draw_prediction(image, prediction, info,
+                                 bad), bool(wrong or missed), f"{wrong} joints off, {missed} missed")

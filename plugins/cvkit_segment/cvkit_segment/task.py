@@ -18,6 +18,7 @@ from cvkit.task import (
     PredictOptions,
     RawSplit,
     Task,
+    ValidationPicture,
 )
 from cvkit.vision.backmap import labels_to_original
 from cvkit.vision.dataset import collate_samples
@@ -107,10 +108,21 @@ class SegmentTask(SegmentScoring, Task):
 
     def draw(self, image: np.ndarray, prediction: Any, info: DatasetInfo,
              options: PredictOptions = NO_OPTIONS) -> np.ndarray:
+        """The label map over the image (enlarged when small) with a legend of the classes shown."""
         from cvkit_segment.metrics.evaluator import as_labels
 
-        return draw.overlay(image, as_labels(prediction), info.extra.get("colours"))
+        return draw.draw_labels(image, as_labels(prediction), info.classes, info.extra.get("colours"))
 
     def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:
         labels = load_label(target, len(info.classes), info.extra.get("colours"))
-        return draw.draw_target(image, labels, info.extra.get("colours"))
+        return draw.draw_labels(image, labels, info.classes, info.extra.get("colours"))
+
+    def validation_picture(self, image: np.ndarray, prediction: Any, target: Any, info: DatasetInfo
+                           ) -> ValidationPicture:
+        """Wrongly labelled pixels outlined in red; wrong when the mean IoU of the classes shown is under 0.5."""
+        from cvkit_segment.metrics.evaluator import as_labels
+
+        colours = info.extra.get("colours")
+        truth = load_label(target, len(info.classes), colours)
+        gt, pred, miou = draw.compare(image, as_labels(prediction), truth, info.classes, colours)
+        return ValidationPicture(gt, pred, miou < draw.MIN_IOU, f"mIoU {miou:.2f}")

@@ -110,6 +110,7 @@ def test_draw(task):
     img = np.zeros((60, 80, 3), np.uint8)
     pred = {"boxes": np.array([[10, 10, 50, 40.0]]), "scores": np.array([0.9]), "labels": np.array([1])}
     out = task.draw(img, pred, INFO)
-    assert out.shape == img.shape and out.dtype == np.uint8 and out.any() and not img.any()
+    k = 5  # pictures under 256 px are drawn enlarged by ceil(256 / 60)
+    assert out.shape == (60 * k, 80 * k, 3) and out.dtype == np.uint8 and out.any() and not img.any()
     t = make_target([[10, 10, 50, 40]], [0], (60, 80), difficult=[True])
     assert task.draw_target(img, t, INFO).any()

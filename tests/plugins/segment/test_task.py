@@ -79,11 +79,13 @@ def test_draw(task, tmp_path):
     labels = np.zeros((6, 8), np.uint8)
     labels[:3] = 1
     out = task.draw(img, {"labels": labels}, INFO)
-    assert out.shape == img.shape and out[:3].any() and not out[3:].any() and not img.any()
+    k = 43  # pictures under 256 px are drawn enlarged by ceil(256 / 6); a legend panel is added on the right
+    assert out.shape[0] == 6 * k and out.shape[1] > 8 * k and not img.any()
+    assert out[: 3 * k, : 8 * k].any() and not out[3 * k :, : 8 * k].any()
     assert not task.draw(img, {"labels": None}, INFO).any()
     from tests.plugins.segment.fixtures import save_palette_png
 
     labels[0, 0] = 255
     save_palette_png(tmp_path / "t.png", labels)
     drawn = task.draw_target(img, {"kind": "png", "file": str(tmp_path / "t.png")}, INFO)
-    assert drawn[0, 0].tolist() != drawn[0, 1].tolist()  # void has its own colour
+    assert drawn[0, 0].tolist() != drawn[0, k].tolist()  # void has its own colour

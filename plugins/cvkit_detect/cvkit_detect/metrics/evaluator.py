@@ -12,6 +12,10 @@
 VOC means are over the classes with at least one non-difficult ground-truth box. Detections are ranked by score with
 ties in image order, then in each image's prediction order. Predictions and targets are in original image
 coordinates (0-based pixel-edge boxes).
+
+``details()`` holds per-class rows, precision-recall curves (``pr_curves``) and ``confidence_curves``: precision,
+recall and F1 at IoU 0.5 of the detections scoring at least each of 101 thresholds (``cvkit visualize curves`` and
+the run folder draw them as ``f1_confidence.png`` etc.; the F1 peak suggests a ``--conf``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import numpy as np
 from cvkit.contract import DatasetInfo, SampleEvaluator
 from cvkit.errors import UsageError
 from cvkit.vision.detections import as_numpy, coco_ids, ground_truth, results_list
-from cvkit.vision.evaluate import BOX_STATS, coco_evaluate
+from cvkit.vision.evaluate import BOX_STATS, coco_evaluate, confidence_curve
 from cvkit_detect.metrics.voc_ap import to_devkit, voc_eval_class
 
 METRICS = ("coco", "voc07", "voc", "voc07-strict", "voc-strict")
@@ -66,13 +70,13 @@ class DetectionEvaluator(SampleEvaluator):
         image_ids, cat_ids = coco_ids(self.info, targets, indices)
         scores = coco_evaluate(ground_truth(targets, image_ids, self.info), results_list(preds, image_ids, cat_ids))
         self._details = {"metric": "coco", "per_class": scores.per_class(), "pr_curves": scores.pr_curves(),
-                         "num_images": len(indices)}
+                         "confidence_curves": scores.confidence_curves(), "num_images": len(indices)}
         return scores.stats
 
     def _voc(self, preds: list, targets: list) -> dict[str, float]:
         use_07 = self.metric.startswith("voc07")
         strict = self.metric.endswith("-strict")
-        rows, curves, aps = [], {}, []
+        rows, curves, aps, by_conf = [], {}, [], {}
         for k, name in enumerate(self.info.classes):
             gb, gd = [], []
             for t in targets:
@@ -90,9 +94,12 @@ class DetectionEvaluator(SampleEvaluator):
             valid = r.npos > 0
             if valid:
                 aps.append(r.ap)
+                by_conf[name] = confidence_curve(-np.sort(-np.concatenate(ds)), r.precision, r.recall)
             rows.append({"class": name, "index": k, "AP": r.ap if valid else None, "npos": r.npos, "ndet": r.ndet})
             step = max(1, len(r.recall) // 200)
             curves[name] = {"recall": [float(x) for x in np.nan_to_num(r.recall)[::step]],
                             "precision": [float(x) for x in r.precision[::step]], **({"ap": r.ap} if valid else {})}
-        self._details = {"metric": self.metric, "per_class": rows, "pr_curves": curves, "num_images": len(preds)}
+        self._details = {"metric": self.metric, "per_class": rows, "pr_curves": curves, "num_images": len(preds),
+                         "confidence_curves": {"confidence": [float(c) for c in np.linspace(0, 1, 101)],
+                                               "classes": by_conf}}
         return {"mAP": float(np.mean(aps)) if aps else 0.0}

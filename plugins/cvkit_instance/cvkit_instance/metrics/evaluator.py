@@ -46,7 +46,8 @@ class InstanceEvaluator(SampleEvaluator):
         segm = coco_evaluate(gt, results_list(preds, image_ids, cat_ids, masks=True), "segm")
         bbox = coco_evaluate(gt, results_list(preds, image_ids, cat_ids), "bbox")
         self._details = {"per_class_segm": segm.per_class(), "per_class_bbox": bbox.per_class(),
-                         "pr_curves": segm.pr_curves(), "num_images": len(indices)}
+                         "pr_curves": segm.pr_curves(), "confidence_curves": segm.confidence_curves(),
+                         "num_images": len(indices)}
         return {**{f"segm_{k}": v for k, v in segm.stats.items()}, **{f"bbox_{k}": v for k, v in bbox.stats.items()}}
 
     def details(self) -> dict[str, Any]:
