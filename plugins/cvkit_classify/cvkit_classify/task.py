@@ -92,6 +92,13 @@ class ClassifyTask(ClassifyScoring, Task):
     def draw_target(self, image: np.ndarray, target: Any, info: DatasetInfo) -> np.ndarray:
         return caption(image, [info.classes[target]])
 
+    def validation_picture(self, image: np.ndarray, prediction: dict[str, Any], target: Any, info: DatasetInfo
+                           ) -> Any:
+        """The true class beside the top predictions, titled in red when the top-1 is wrong."""
+        from cvkit_classify.draw import compare
+
+        return compare(image, prediction, target, info.classes)
+
 
 def _unwrap(model: nn.Module) -> nn.Module:
     return getattr(model, "module", model)
