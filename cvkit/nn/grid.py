@@ -29,12 +29,16 @@ def _conv(c_in: int, c_out: int, stride: int) -> list[nn.Module]:
 class SmallGrid(nn.Module):
     """The default encoder: coordinate channels + four convolutions, stride 8 overall."""
 
-    def __init__(self, width: int = 32, coords: bool = True) -> None:
+    def __init__(self, width: int = 32, coords: bool = True, depth: int = 1) -> None:
         super().__init__()
         self.coords = coords
         w = width
-        self.body = nn.Sequential(*_conv(3 + 2 * coords, w, 1), *_conv(w, 2 * w, 2), *_conv(2 * w, 3 * w, 2),
-                                  *_conv(3 * w, 4 * w, 2))
+        layers = _conv(3 + 2 * coords, w, 1)
+        for c_in, c_out in ((w, 2 * w), (2 * w, 3 * w), (3 * w, 4 * w)):
+            layers += _conv(c_in, c_out, 2)
+            for _ in range(max(1, int(depth)) - 1):  # extra 3x3 convolutions per stage widen the receptive field
+                layers += _conv(c_out, c_out, 1)
+        self.body = nn.Sequential(*layers)
         self.out_channels = 4 * w
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
@@ -77,9 +81,9 @@ class GridEncoder(nn.Module):
     """``name``: ``small`` or a torchvision backbone; ``weights``: a classify checkpoint to start from."""
 
     def __init__(self, name: str = "small", width: int = 32, coords: bool = True, weights: str | None = None,
-                 freeze: bool = False) -> None:
+                 freeze: bool = False, depth: int = 1) -> None:
         super().__init__()
-        self.body: nn.Module = SmallGrid(width, coords) if name == "small" else TorchvisionGrid(name)
+        self.body: nn.Module = SmallGrid(width, coords, depth) if name == "small" else TorchvisionGrid(name)
         self.out_channels = self.body.out_channels
         self.frozen = freeze
         if weights:
@@ -115,7 +119,7 @@ def grid_encoder(args: dict[str, Any]) -> GridEncoder:
     and ``freeze_encoder`` (the names the caption and vqa tasks accept with ``--model-arg``)."""
     return GridEncoder(str(args.get("encoder", "small")), int(args.get("encoder_width", 32)),
                        bool(args.get("coords", True)), args.get("encoder_weights"),
-                       bool(args.get("freeze_encoder", False)))
+                       bool(args.get("freeze_encoder", False)), int(args.get("encoder_depth", 1)))
 
 
-ENCODER_ARGS = ("encoder", "encoder_width", "coords", "encoder_weights", "freeze_encoder")
+ENCODER_ARGS = ("encoder", "encoder_width", "coords", "encoder_weights", "freeze_encoder", "encoder_depth")

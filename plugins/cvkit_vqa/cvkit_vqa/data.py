@@ -1,4 +1,6 @@
 """The VQA dataset: one sample per question; images decoded once per file (kept in memory while small).
+For training, :class:`VqaImageDataset` makes one sample per image with all of its questions, so the image encoder
+runs once per image instead of once per question (about 4.5 times less encoder work on ``builtin:scenes``).
 
 Questions travel as text: the model encodes them with its own vocabulary in ``train_step``/``predict_step``, so
 a validation split needs nothing from the training split. For ``cvkit predict`` a SOURCE is
@@ -16,8 +18,7 @@ import torch.nn.functional as F
 from cvkit.errors import BadInput
 from cvkit.io.images import read_image
 from cvkit.task import AnnotatedDataset, DatasetInfo, ModelConfig
-
-CACHE_BYTES = 256 * 2**20
+from cvkit.vision.cache import MemoryCache
 
 
 def split_source(source: str) -> tuple[str, str | None, Any]:
@@ -46,23 +47,19 @@ class VqaDataset(AnnotatedDataset):
         self.size = int(model.img_size)
         self.mean = torch.tensor(model.mean).view(-1, 1, 1)
         self.std = torch.tensor(model.std).view(-1, 1, 1)
-        self._cache: dict[str, tuple[torch.Tensor, tuple[int, int]]] = {}
-        self._bytes = 0
+        self.cache = MemoryCache(enabled=targets is not None)  # resized uint8 images by path (cvkit.vision.cache)
 
     def _image(self, path: str) -> tuple[torch.Tensor, tuple[int, int]]:
-        item = self._cache.get(path)
-        if item is None:
-            img = read_image(path)
-            h, w = int(img.shape[-2]), int(img.shape[-1])
-            img = img.expand(3, -1, -1) if img.shape[0] == 1 else img[:3]
-            if (h, w) != (self.size, self.size):
-                img = F.interpolate(img[None].float(), (self.size, self.size), mode="bilinear", antialias=True,
-                                    align_corners=False)[0].round().clamp(0, 255).to(torch.uint8)
-            item = (img, (h, w))
-            if self._bytes + img.numel() <= CACHE_BYTES:
-                self._cache[path] = item
-                self._bytes += img.numel()
-        return item
+        return self.cache.get(path, lambda: self._load(path))
+
+    def _load(self, path: str) -> tuple[torch.Tensor, tuple[int, int]]:
+        img = read_image(path)
+        h, w = int(img.shape[-2]), int(img.shape[-1])
+        img = img.expand(3, -1, -1) if img.shape[0] == 1 else img[:3]
+        if (h, w) != (self.size, self.size):
+            img = F.interpolate(img[None].float(), (self.size, self.size), mode="bilinear", antialias=True,
+                                align_corners=False)[0].round().clamp(0, 255).to(torch.uint8)
+        return img, (h, w)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         target = self.target(index)
@@ -77,3 +74,32 @@ class VqaDataset(AnnotatedDataset):
         return {"image": x, "question": question, "answers": None if target is None else target["answers"],
                 "meta": {"source": self.sources[index], "orig_size": size, "question_id": qid,
                          "question": question}}
+
+
+class VqaImageDataset(VqaDataset):
+    """Training samples grouped by image: ``self[i]`` = ``{"image", "questions", "answers" (one entry list per
+    question), "meta" (one dict per question)}`` for the ``i``-th distinct image, in the order images first
+    appear."""
+
+    def __init__(self, info: DatasetInfo, sources: list[str], targets: list[dict[str, Any]],
+                 model: ModelConfig, files: list[Path] | None = None) -> None:
+        super().__init__(info, sources, targets, model, files)
+        groups: dict[str, list[int]] = {}
+        for index, target in enumerate(targets):
+            groups.setdefault(target["image"], []).append(index)
+        self.groups = list(groups.values())
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def source(self, index: int) -> str:
+        return self.sources[self.groups[index][0]]
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        members = [self.targets[i] for i in self.groups[index]]  # type: ignore[index]
+        img, size = self._image(members[0]["image"])
+        x = (img.float() / 255.0 - self.mean) / self.std
+        metas = [{"source": self.sources[i], "orig_size": size, "question_id": t["question_id"],
+                  "question": t["question"]} for i, t in zip(self.groups[index], members, strict=True)]
+        return {"image": x, "questions": [t["question"] for t in members], "answers": [t["answers"] for t in members],
+                "meta": metas}

@@ -44,8 +44,12 @@ class VqaModel(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.hidden = hidden
 
-    def image_grid(self, images: torch.Tensor) -> torch.Tensor:
+    def image_grid(self, images: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:
+        """The encoder's grid ``(N, C, h, w)``; with ``owner`` (N,) each image is encoded once and its grid
+        repeated for each of its questions."""
         grid = self.encoder(images)
+        if owner is not None:
+            grid = grid[owner]
         return grid if self.use_image else torch.zeros_like(grid)
 
     def words(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -58,10 +62,10 @@ class BowImg(VqaModel):
         super().__init__(encoder, vocab, answers, **kw)
         self.out = nn.Linear(self.embed.embedding_dim + encoder.out_channels, len(answers))
 
-    def forward(self, images: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, tokens: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:
         mask = (tokens != 0).float()[:, :, None]
         bow = (self.words(tokens) * mask).sum(1) / mask.sum(1).clamp_min(1)
-        img = self.image_grid(images).mean((2, 3))
+        img = self.image_grid(images, owner).mean((2, 3))
         return self.out(self.drop(torch.cat([bow, img], 1)))
 
 
@@ -90,9 +94,9 @@ class LstmFusion(VqaModel):
         self.classifier = nn.Sequential(nn.Linear(h * (2 if fusion == "concat" else 1), h), nn.ReLU(inplace=True),
                                         nn.Dropout(kw.get("dropout", 0.2)), nn.Linear(h, len(answers)))
 
-    def forward(self, images: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, tokens: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:
         q = self.question(self.drop(self.words(tokens)), tokens)
-        v = torch.tanh(self.img(self.image_grid(images).mean((2, 3))))
+        v = torch.tanh(self.img(self.image_grid(images, owner).mean((2, 3))))
         fused = q * v if self.fusion == "product" else torch.cat([q, v], 1)
         return self.classifier(self.drop(fused))
 
@@ -111,9 +115,10 @@ class StackedAttention(VqaModel):
         self.classifier = nn.Sequential(nn.Linear(h, h), nn.ReLU(inplace=True), nn.Dropout(kw.get("dropout", 0.2)),
                                         nn.Linear(h, len(answers)))
 
-    def attend(self, images: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def attend(self, images: torch.Tensor, tokens: torch.Tensor, owner: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """The final query and the attention weights ``(B, cells)`` of each layer."""
-        grid = self.image_grid(images).flatten(2).transpose(1, 2)
+        grid = self.image_grid(images, owner).flatten(2).transpose(1, 2)
         v = torch.tanh(self.img(grid + self.pos[: grid.shape[1]]))  # (B, N, h)
         u = self.question(self.drop(self.words(tokens)), tokens)
         weights = []
@@ -123,8 +128,8 @@ class StackedAttention(VqaModel):
             u = u + (p[:, :, None] * v).sum(1)
         return u, weights
 
-    def forward(self, images: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.drop(self.attend(images, tokens)[0]))
+    def forward(self, images: torch.Tensor, tokens: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:
+        return self.classifier(self.drop(self.attend(images, tokens, owner)[0]))
 
 
 def build(name: str, vocab: list[str], answers: list[str], img_size: int, args: dict[str, Any]) -> VqaModel:

@@ -23,7 +23,7 @@ from cvkit.task import (
 from cvkit.text import Vocabulary, tokenize
 from cvkit_vqa import models, records
 from cvkit_vqa.accuracy import normalize_answer
-from cvkit_vqa.data import VqaDataset, split_source
+from cvkit_vqa.data import VqaDataset, VqaImageDataset, split_source
 from cvkit_vqa.scoring import VqaScoring
 
 TOPK = 5
@@ -55,7 +55,7 @@ class VqaTask(VqaScoring, Task):
     default_model = "attention"
     default_img_size = 64
     default_epochs = 4
-    default_batch_size = 64
+    default_batch_size = 32  # training: images per step (each with its ~4.5 questions); eval: questions
     default_lr = 2e-3
     default_optimizer = "adamw"
     default_weight_decay = 0.0
@@ -65,6 +65,8 @@ class VqaTask(VqaScoring, Task):
 
     # ----------------------------------------------------------------- data
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> VqaDataset:
+        if train and raw.targets is not None:  # one sample per image: the encoder runs once for all its questions
+            return VqaImageDataset(raw.info, raw.sources, raw.targets, model, raw.files)
         return VqaDataset(raw.info, raw.sources, raw.targets, model, raw.files)
 
     def predict_dataset(self, sources: list[str], model: ModelConfig, info: DatasetInfo) -> VqaDataset:
@@ -72,6 +74,11 @@ class VqaTask(VqaScoring, Task):
 
     def collate(self, samples: list[Any]) -> Batch:
         images = torch.stack([s["image"] for s in samples])
+        if samples and "questions" in samples[0]:  # grouped by image (training): questions carry their image index
+            owner = torch.tensor([k for k, s in enumerate(samples) for _ in s["questions"]], dtype=torch.long)
+            questions = [q for s in samples for q in s["questions"]]
+            answers = [a for s in samples for a in s["answers"]]
+            return Batch((images, questions, owner), answers, [], [m for s in samples for m in s["meta"]])
         answers = [s["answers"] for s in samples]
         targets = None if any(a is None for a in answers) else answers
         return Batch((images, [s["question"] for s in samples]), targets, [], [s["meta"] for s in samples])
@@ -91,8 +98,11 @@ class VqaTask(VqaScoring, Task):
 
     # -------------------------------------------------------- train / eval
     def _logits(self, model: nn.Module, batch: Batch) -> torch.Tensor:
-        images, questions = batch.inputs
-        return model(images, encode_questions(questions, unwrap(model).vocab, images.device))
+        images, questions, *owner = batch.inputs
+        tokens = encode_questions(questions, unwrap(model).vocab, images.device)
+        if owner:
+            return model(images, tokens, owner[0].to(images.device))
+        return model(images, tokens)
 
     def train_step(self, model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
         net = unwrap(model)

@@ -64,7 +64,7 @@ def test_it_learns_a_small_problem():
     assert (model(x).argmax(1) == y).float().mean() == 1.0
 
 
-BENCH = ["--model", "vit-tiny", "--epochs", "60", "--batch-size", "64", "--lr", "2e-3", "--weight-decay", "0.05",
+BENCH = ["--model", "vit-tiny", "--epochs", "40", "--batch-size", "64", "--lr", "2e-3", "--weight-decay", "0.05",
          "--warmup-epochs", "3", "--model-arg", "augment=light"]
 
 

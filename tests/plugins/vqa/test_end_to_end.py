@@ -96,7 +96,8 @@ def test_models_train_a_step(scenes, name, args):
         preds = task.predict_step(model, batch)
     assert all(p["answer"] in model.answers for p in preds)
     if args.get("use_image") is False:  # question only: the answer cannot depend on the image
-        same_q = task.collate([{**ds[0], "image": ds[k]["image"]} for k in range(4)])
+        one = task.dataset(raw, cfg, train=False)  # one sample per question
+        same_q = task.collate([{**one[0], "image": ds[k]["image"]} for k in range(4)])
         with torch.no_grad():
             logits = task._logits(model, same_q)
         assert torch.allclose(logits, logits[:1].expand_as(logits))
@@ -115,3 +116,23 @@ def test_bad_annotations_are_named(scenes, tmp_path):
     with pytest.raises(BadInput, match=r"v2_mscoco_val2014_annotations.json.*annotations\[1\]"):
         fmt.load(bad, "val", {})
     assert fmt.load(bad, "val", {"skip_bad": True}).skipped == 2  # the entry, and its question left unanswered
+
+
+def test_training_groups_questions_by_image(scenes):
+    """Training samples carry every question of one image; the image is encoded once and the logits equal those
+    of the per-question batch (eval mode, same weights)."""
+    from cvkit.data import load_split
+
+    task = get_task("vqa")
+    raw = load_split(task, f"vqa2:{scenes}", "train")
+    cfg = ModelConfig("attention", 64, {}, task.mean, task.std)
+    model = task.build_model(cfg, raw.info).eval()
+    grouped, single = task.dataset(raw, cfg, train=True), task.dataset(raw, cfg, train=False)
+    assert len(grouped) == len({t["image"] for t in raw.targets}) < len(single)
+    assert sum(len(grouped[i]["questions"]) for i in range(len(grouped))) == len(single)
+    g = task.collate([grouped[0], grouped[1]])
+    n = len(g.targets)
+    s = task.collate([single[i] for i in range(n)])
+    assert [m["question_id"] for m in g.meta] == [m["question_id"] for m in s.meta]
+    with torch.no_grad():
+        assert torch.allclose(task._logits(model, g), task._logits(model, s), atol=1e-5)
