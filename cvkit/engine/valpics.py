@@ -36,7 +36,7 @@ def write_validation_pictures(run: Any, details: dict[str, Any] | None = None, s
         details = getattr(getattr(run, "last_eval", None), "details", None)
     written = _curves(details, run.out) if details else []
     task, ds = run.task, run.val_set
-    if type(task).validation_picture is Task.validation_picture or len(ds) == 0:
+    if getattr(type(task), "validation_picture", Task.validation_picture) is Task.validation_picture or not len(ds):
         return written
     drawn = _draw(run, spread(len(ds), samples))
     if not drawn:
