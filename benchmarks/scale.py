@@ -93,7 +93,7 @@ def child_loader(spec: str, workers: list[int], samples: int) -> dict:
     t0 = time.perf_counter()
     raw = load_split(task, spec, "train")
     ds = task.dataset(raw, ModelConfig("mlp", 32, {"augment": "none"}), train=False)
-    ds._cache = None  # measure decoding, not the in-memory cache of small datasets
+    ds.cache.enabled = False  # measure decoding, not the in-memory cache of small datasets
     out = {"n": len(ds), "parse_s": time.perf_counter() - t0, "ram_mb": rss_mb() - base}
     for w in workers:
         sampler = EpochSampler(len(ds), True, 0, 0)

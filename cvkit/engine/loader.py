@@ -2,11 +2,15 @@
 
 Every training sample is drawn with its own seed derived from (run seed, epoch, position), so the
 augmentation a sample receives does not depend on worker count, worker scheduling or on whether the run
-was interrupted and resumed mid-epoch.
+was interrupted and resumed mid-epoch. With worker processes, each batch also carries the random state its
+worker was left in, and the loop's process takes it over when the batch arrives: the model's own draws
+(dropout, proposal sampling) then follow the same streams as with ``--workers 0``, so results do not depend on
+the number of workers either.
 """
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader, Sampler, get_worker_info
 
 from cvkit.errors import BadInput
 from cvkit.task import Batch, TaskDataset
@@ -87,35 +91,80 @@ class SafeDataset(torch.utils.data.Dataset):
             return Skipped(index, str(exc))
 
 
+RandomState = tuple[torch.Tensor, Any, Any]  # torch CPU generator, python random, numpy global
+
+
+def random_state() -> RandomState:
+    return torch.random.default_generator.get_state(), random.getstate(), np.random.get_state()
+
+
+def set_random_state(state: RandomState) -> None:
+    torch.random.default_generator.set_state(state[0])
+    random.setstate(state[1])
+    np.random.set_state(state[2])
+
+
 @dataclass
 class Collator:
-    """Task collate that drops skipped samples; the batch remembers them so the loop can count them."""
+    """Task collate that drops skipped samples; the batch remembers them so the loop can count them.
+
+    In a worker process of a seeded dataset it also returns the random state the batch left behind
+    (:class:`SeededLoader` hands it to the main process)."""
 
     collate: Callable[[list[Any]], Batch]
     skipped: list[Skipped] = field(default_factory=list)
+    seeded: bool = False
 
-    def __call__(self, samples: list[Any]) -> tuple[Batch | None, list[Skipped]]:
+    def __call__(self, samples: list[Any]) -> tuple[Batch | None, list[Skipped], RandomState | None]:
         good = [s for s in samples if not isinstance(s, Skipped)]
         bad = [s for s in samples if isinstance(s, Skipped)]
-        if not good:
-            return None, bad
-        batch = self.collate([sample for _, sample in good])
-        batch.indices = [index for index, _ in good]
-        return batch, bad
+        batch = None
+        if good:
+            batch = self.collate([sample for _, sample in good])
+            batch.indices = [index for index, _ in good]
+        state = random_state() if self.seeded and get_worker_info() is not None else None
+        return batch, bad, state
+
+
+class SeededLoader(DataLoader):
+    """Yields ``(batch or None, skipped)``; a batch made in a worker brings the worker's random state into this
+    process, as if the batch had been made here."""
+
+    def __iter__(self) -> Iterator[tuple[Batch | None, list[Skipped]]]:  # type: ignore[override]
+        for batch, bad, state in super().__iter__():
+            if state is not None:
+                set_random_state(state)
+            yield batch, bad
 
 
 def make_loader(dataset: TaskDataset, collate: Callable[[list[Any]], Batch], batch_size: int, sampler: Sampler,
                 workers: int, skip_bad: bool, pin_memory: bool = False) -> DataLoader:
-    return DataLoader(
-        SafeDataset(dataset, skip_bad),
+    safe = SafeDataset(dataset, skip_bad)
+    return SeededLoader(
+        safe,
         batch_size=batch_size,
         sampler=sampler,
         num_workers=workers,
-        collate_fn=Collator(collate),
+        collate_fn=Collator(collate, seeded=safe.seeded),
         pin_memory=pin_memory,
         persistent_workers=False,
         prefetch_factor=4 if workers > 0 else None,
     )
+
+
+def auto_workers(device_type: str, world: int = 1) -> tuple[int, int]:
+    """``--workers auto``: ``(loader workers, intra-op threads)`` for one process of ``world``.
+
+    On CPU the process's share of the cores is split: one core decodes and augments (a worker process, so that
+    the data is ready when a step ends), the rest compute; with a single core everything stays in-process. On a
+    GPU the compute threads matter little: every core but one of the share decodes, up to 8."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    share = max(1, cores // max(1, world))
+    if device_type == "cuda":
+        return min(8, max(1, share - 1)), 1
+    if share < 2:
+        return 0, 1
+    return 1, share - 1
 
 
 class SkipCounter:

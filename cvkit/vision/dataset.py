@@ -5,7 +5,9 @@ for the annotations to transform with it (:meth:`~ImageAnnotationDataset.annotat
 ``BoundingBoxes``, ``Mask``), runs the transform on both at once (so boxes, masks and keypoints move with the image),
 and lets the subclass turn the result into the training target (:meth:`~ImageAnnotationDataset.finish`). A sample
 is ``{"index", "image", "target", "meta": {"source", "orig_size": (h, w), "input_size": (S, S)}}``; ``target(i)``
-stays the raw annotation in original coordinates, for evaluation. :func:`raw_split` wraps an
+stays the raw annotation in original coordinates, for evaluation. Decoded images with their annotations (training)
+and finished samples (evaluation: nothing random) are kept in a :class:`~cvkit.vision.cache.MemoryCache` when the
+dataset has targets (not when predicting). :func:`raw_split` wraps an
 :class:`~cvkit.vision.schema.AnnotationSet` into the contract's ``RawSplit``.
 """
 
@@ -20,6 +22,7 @@ from torchvision import tv_tensors
 
 from cvkit.io.images import read_image
 from cvkit.task import AnnotatedDataset, Batch, DatasetInfo, ModelConfig
+from cvkit.vision.cache import MemoryCache
 from cvkit.vision.splits import raw_split  # noqa: F401 - re-exported (torch-free home)
 
 # --model-arg keys every ImageAnnotationDataset reads (and builders should not receive)
@@ -29,7 +32,8 @@ DATA_ARGS = ("augment", "vflip")
 class ImageAnnotationDataset(AnnotatedDataset):
     """Model arguments read here: ``augment`` (``default`` or ``none``) and ``vflip`` (also flip vertically when
     training). ``train_transform(size, mean, std, vflip)`` / ``eval_transform(size, mean, std)`` build the
-    transforms."""
+    transforms. :meth:`annotations` must not modify what it is given, nor the transforms their inputs: both are
+    kept in memory and used again next epoch."""
 
     def __init__(self, info: DatasetInfo, sources: list[str], targets: list[Any] | None, model: ModelConfig,
                  train: bool, files: list[Path] | None = None, *,
@@ -38,10 +42,15 @@ class ImageAnnotationDataset(AnnotatedDataset):
         self.train = train
         self.size = int(model.img_size)
         self.args = dict(model.args)
-        if train and model.args.get("augment", "default") != "none":
+        augment = train and model.args.get("augment", "default") != "none"
+        if augment:
             self.transform = train_transform(self.size, model.mean, model.std, bool(model.args.get("vflip", False)))
         else:
             self.transform = eval_transform(self.size, model.mean, model.std)
+        self.finished = not augment  # the transform draws nothing: keep finished samples, not decoded images
+        # evaluation need not be seeded; training is, even without augmentation (the model's own draws follow)
+        self.random_transforms = train
+        self.cache = MemoryCache(enabled=targets is not None)
 
     def annotations(self, index: int, raw: Any, size: tuple[int, int]) -> dict[str, Any] | None:
         """The tv_tensors to transform with image ``index`` (``raw``: its raw target, None when predicting;
@@ -52,12 +61,21 @@ class ImageAnnotationDataset(AnnotatedDataset):
         """The training target from the transformed annotations (default: None)."""
         return None
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def decoded(self, index: int) -> tuple[torch.Tensor, dict[str, Any] | None]:
+        """Image ``index`` decoded, with its untransformed annotations (:meth:`annotations`)."""
         img = read_image(self.sources[index])
+        return img, self.annotations(index, self.target(index), (int(img.shape[-2]), int(img.shape[-1])))
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if self.finished:
+            sample = self.cache.get(index, lambda: self._sample(index, *self.decoded(index)))
+            return {**sample, "meta": dict(sample["meta"])}
+        return self._sample(index, *self.cache.get(index, lambda: self.decoded(index)))
+
+    def _sample(self, index: int, img: torch.Tensor, ann: dict[str, Any] | None) -> dict[str, Any]:
         h, w = int(img.shape[-2]), int(img.shape[-1])
         raw = self.target(index)
         meta = {"source": self.sources[index], "orig_size": (h, w), "input_size": (self.size, self.size)}
-        ann = self.annotations(index, raw, (h, w))
         if ann is None:
             image, target = self.transform(tv_tensors.Image(img)), None
         else:

@@ -11,8 +11,7 @@ import torch.nn.functional as F
 from cvkit.io.images import read_image
 from cvkit.task import AnnotatedDataset, DatasetInfo, ModelConfig
 from cvkit.text import Vocabulary, tokenize
-
-CACHE_BYTES = 256 * 2**20
+from cvkit.vision.cache import MemoryCache
 
 
 def vocabulary(info: DatasetInfo, args: dict[str, Any]) -> Vocabulary:
@@ -56,8 +55,7 @@ class CaptionDataset(AnnotatedDataset):
         self.size, self.mean, self.std = int(model.img_size), tuple(model.mean), tuple(model.std)
         self.max_len = int(model.args.get("max_len", 20))
         self.vocab = vocabulary(info, model.args) if train and targets is not None else None
-        self._cache: dict[int, tuple[torch.Tensor, tuple]] = {}
-        self._bytes = 0
+        self.cache = MemoryCache(enabled=targets is not None)  # resized uint8 images (cvkit.vision.cache)
 
     def encoded(self, index: int) -> torch.Tensor:
         assert self.vocab is not None and self.targets is not None
@@ -68,13 +66,7 @@ class CaptionDataset(AnnotatedDataset):
         return out
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        item = self._cache.get(index)
-        if item is None:
-            item = load_image(self.sources[index], self.size)
-            if self._bytes + item[0].numel() <= CACHE_BYTES:
-                self._cache[index] = item
-                self._bytes += item[0].numel()
-        img, size = item
+        img, size = self.cache.get(index, lambda: load_image(self.sources[index], self.size))
         return {"index": index, "image": normalise(img, self.mean, self.std),
                 "captions": self.encoded(index) if self.vocab is not None else None,
                 "meta": {"source": self.sources[index], "orig_size": size}}

@@ -9,32 +9,27 @@ import torch
 
 from cvkit.io.images import read_image
 from cvkit.task import AnnotatedDataset, DatasetInfo
-
-CACHE_BYTES = 256 * 2**20  # decoded images kept in memory per dataset (small datasets are decoded once)
+from cvkit.vision.cache import MemoryCache
 
 
 class MultiLabelDataset(AnnotatedDataset):
     """Samples are ``(image tensor, target, meta)``; the target is the list of per-class values 1 / -1 / 0
-    (None when predicting)."""
+    (None when predicting). Decoded images (finished tensors when the transform is deterministic) are kept in
+    memory while the process's image-cache budget lasts (``cvkit.vision.cache``)."""
 
     def __init__(self, info: DatasetInfo, sources: list[str], targets: list[list[int]] | None,
                  transform: Callable[[torch.Tensor], torch.Tensor], random_transforms: bool,
                  files: list | None = None, cache: bool = True) -> None:
         super().__init__(info, sources, targets, files)
         self.transform, self.random_transforms = transform, random_transforms
-        self._cache: dict[int, tuple[torch.Tensor, tuple[int, int]]] = {}
-        self._cached_bytes = 0 if cache else CACHE_BYTES
+        self.cache = MemoryCache(enabled=cache)
+
+    def _load(self, index: int) -> tuple[torch.Tensor, tuple[int, int]]:
+        img = read_image(self.sources[index])
+        size = (int(img.shape[-2]), int(img.shape[-1]))
+        return (img if self.random_transforms else self.transform(img)), size
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, list[int] | None, dict[str, Any]]:
-        item = self._cache.get(index)
-        if item is None:
-            img = read_image(self.sources[index])
-            size = (int(img.shape[-2]), int(img.shape[-1]))
-            item = (img if self.random_transforms else self.transform(img), size)
-            nbytes = item[0].numel() * item[0].element_size()
-            if self._cached_bytes + nbytes <= CACHE_BYTES:
-                self._cache[index] = item
-                self._cached_bytes += nbytes
-        img, size = item
+        img, size = self.cache.get(index, lambda: self._load(index))
         meta = {"source": self.sources[index], "orig_size": size}
         return (self.transform(img) if self.random_transforms else img), self.target(index), meta

@@ -9,6 +9,8 @@
 - :class:`WholeImages` (Keypoint R-CNN): one sample per image, resized to ``S x S``, with boxes and keypoints.
 
 Samples are dicts; ``meta`` carries what ``predict_step`` needs to map outputs back to the original image.
+Datasets with annotations keep what does not depend on random draws in memory (``cvkit.vision.cache``): decoded
+images for person crops, resized images for Keypoint R-CNN, finished samples for evaluation crops.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import torch
 
 from cvkit.io.images import read_image
 from cvkit.task import AnnotatedDataset, DatasetInfo, ModelConfig, RawSplit
+from cvkit.vision.cache import MemoryCache
 from cvkit_pose import heatmaps, transforms
 from cvkit_pose.skeleton import flip_index
 from cvkit_pose.target import scorable, select
@@ -45,12 +48,18 @@ def _read(source: str) -> np.ndarray:
 
 
 class PoseDataset(AnnotatedDataset):
-    """Shared plumbing (the core's sources / raw targets bookkeeping) plus the model configuration."""
+    """Shared plumbing (the core's sources / raw targets bookkeeping) plus the model configuration and the
+    memory cache (off when predicting: no targets)."""
 
     def __init__(self, info: DatasetInfo, sources: list[str], targets: list[Any] | None, model: ModelConfig,
                  files: list[Path] | None = None) -> None:
         super().__init__(info, sources, targets, files)
         self.model = model
+        self.cache = MemoryCache(enabled=targets is not None)
+
+    def image(self, index: int) -> np.ndarray:
+        """Image ``index`` decoded (HxWx3 uint8, shared: never modified in place)."""
+        return self.cache.get(index, lambda: _read(self.sources[index]))
 
 
 class PersonCrops(PoseDataset):
@@ -82,7 +91,7 @@ class PersonCrops(PoseDataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         i, j = self.people[index]
         t = self.targets[i]
-        image = _read(self.sources[i])
+        image = self.image(i)
         size = self.model.img_size
         crop = np.array(t["crops"][j], np.float64)
         rotate, flip = 0.0, False
@@ -110,7 +119,9 @@ class PersonCrops(PoseDataset):
 class ImageCrops(PoseDataset):
     """Evaluation/predict samples of a heatmap model: ``{"crops" (n, 3, S, S), "meta"}`` per image, where ``meta``
     has ``crops`` (``[cx, cy, side]`` per crop), ``match`` (the annotated person of each crop, or None) and the
-    shared ``decode`` options."""
+    shared ``decode`` options. Nothing is random: finished samples are kept."""
+
+    random_transforms = False
 
     def __init__(self, info: DatasetInfo, sources: list[str], targets: list[Any] | None, model: ModelConfig,
                  files: list[Path] | None = None) -> None:
@@ -118,6 +129,10 @@ class ImageCrops(PoseDataset):
         self.decode = decode_options(model, info)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
+        sample = self.cache.get(index, lambda: self._sample(index))
+        return {**sample, "meta": dict(sample["meta"])}
+
+    def _sample(self, index: int) -> dict[str, Any]:
         image = _read(self.sources[index])
         h, w = image.shape[:2]
         t = self.target(index)
@@ -148,13 +163,19 @@ class WholeImages(PoseDataset):
         self.flip = train and bool(model.args.get("flip", True)) and bool(model.args.get("augment", True))
         self.flip_index = flip_index(info.classes, _pairs(info))
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def resized(self, index: int) -> tuple[np.ndarray, tuple[int, int]]:
+        """Image ``index`` resized to ``S x S`` (kept: shared, never modified in place) and its original size."""
         image = _read(self.sources[index])
         h, w = image.shape[:2]
         size = self.model.img_size
+        m = _resize_matrix(size, h, w)
+        return (transforms.warp(image, m, size) if (h, w) != (size, size) else image), (h, w)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        img, (h, w) = self.cache.get(index, lambda: self.resized(index))
+        size = self.model.img_size
         sx, sy = size / w, size / h
-        m = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5]])
-        img = transforms.warp(image, m, size) if (h, w) != (size, size) else image
+        m = _resize_matrix(size, h, w)
         t = self.target(index)
         target = None
         if t is not None and self.train:
@@ -175,3 +196,9 @@ class WholeImages(PoseDataset):
                                                    dtype=torch.float32).reshape(len(boxes), len(self.info.classes), 3)}
         meta = {"source": self.sources[index], "orig_size": (h, w), "input_size": (size, size)}
         return {"image": transforms.to_tensor(img, self.model.mean, self.model.std), "target": target, "meta": meta}
+
+
+def _resize_matrix(size: int, h: int, w: int) -> np.ndarray:
+    """The affine map of an ``h x w`` image onto ``size x size`` (pixel edges onto pixel edges)."""
+    sx, sy = size / w, size / h
+    return np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5]])

@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from cvkit.errors import UsageError
 from cvkit.io.images import read_image
 from cvkit.task import AnnotatedDataset, DatasetInfo, RawSplit
+from cvkit.vision.cache import MemoryCache
 
-CACHE_BYTES = 256 * 2**20  # resized uint8 images kept in memory per dataset
 HOLD_OUT = 0.2  # share of a split held out for scoring when the fit and score splits are the same images
 
 
@@ -39,18 +39,15 @@ class PretrainDataset(AnnotatedDataset):
                  img_size: int, files: list | None = None) -> None:
         super().__init__(info, sources, targets, files)
         self.img_size = img_size
-        self._cache: dict[str, tuple[torch.Tensor, tuple[int, int]]] = {}  # by path: repeats share
-        self._cached_bytes = 0
+        # resized uint8 images by path (repeats share), within the process's budget (cvkit.vision.cache)
+        self.cache = MemoryCache(enabled=targets is not None)
 
     def _load(self, index: int) -> tuple[torch.Tensor, tuple[int, int]]:
-        item = self._cache.get(self.sources[index])
-        if item is None:
-            img = read_image(self.sources[index])
-            item = resize(img, self.img_size), (int(img.shape[-2]), int(img.shape[-1]))
-            if self._cached_bytes + item[0].numel() <= CACHE_BYTES:
-                self._cache[self.sources[index]] = item
-                self._cached_bytes += item[0].numel()
-        return item
+        return self.cache.get(self.sources[index], lambda: self._read(self.sources[index]))
+
+    def _read(self, path: str) -> tuple[torch.Tensor, tuple[int, int]]:
+        img = read_image(path)
+        return resize(img, self.img_size), (int(img.shape[-2]), int(img.shape[-1]))
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, Any], dict[str, Any]]:
         img, size = self._load(index)

@@ -5,7 +5,9 @@ Input size: ``img_size`` is the width; the height is ``--model-arg input_height`
 (``info.extra["image_size"]``) rounded to a multiple of 16 (96 x 128 for the rooms, 480 x 640 NYU frames at width
 640). Images are resized bilinearly (area when shrinking), depth and normal maps by nearest neighbour so that
 pixels without ground truth never mix with valid ones. Training flips horizontally (the normals' x component
-changes sign) and jitters brightness and contrast (``--model-arg augment=none`` turns both off).
+changes sign) and jitters brightness and contrast (``--model-arg augment=none`` turns both off). Resizing comes
+before any random step, so datasets with annotations keep the resized image and maps in memory
+(``cvkit.vision.cache``) and decode each file once per process.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch
 
 from cvkit.io.images import read_image
 from cvkit.task import AnnotatedDataset, DatasetInfo, ModelConfig, RawSplit
+from cvkit.vision.cache import MemoryCache
 from cvkit_dense.datasets.depthio import load_target
 
 
@@ -68,19 +71,27 @@ class DenseDataset(AnnotatedDataset):
         self.random_transforms = self.augment
         self.mean = torch.tensor(model.mean, dtype=torch.float32).view(3, 1, 1)
         self.std = torch.tensor(model.std, dtype=torch.float32).view(3, 1, 1)
+        self.cache = MemoryCache(enabled=targets is not None)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        source = self.sources[index]
-        rgb = read_rgb(source)
-        h, w = rgb.shape[:2]
-        meta = {"source": source, "orig_size": (h, w), "input_size": self.hw}
+    def resized(self, index: int) -> tuple[np.ndarray, tuple[int, int], np.ndarray | None, np.ndarray | None]:
+        """Image ``index`` (uint8) and, when training, its depth and normal maps at the input size, with the
+        image's original ``(h, w)``. Kept in memory: shared, never modified in place."""
+        rgb = read_rgb(self.sources[index])
         raw = self.target(index)
-        target = None
-        image = _resize(rgb, self.hw, nearest=False).astype(np.float32) / 255
+        depth = normals = None
         if self.train and raw is not None:
             depth, normals = load_target(raw)
             depth = _resize(depth, self.hw, nearest=True)
             normals = _resize(normals, self.hw, nearest=True) if normals is not None else None
+        return _resize(rgb, self.hw, nearest=False), rgb.shape[:2], depth, normals
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        source = self.sources[index]
+        small, (h, w), depth, normals = self.cache.get(index, lambda: self.resized(index))
+        meta = {"source": source, "orig_size": (h, w), "input_size": self.hw}
+        target = None
+        image = small.astype(np.float32) / 255
+        if depth is not None:
             if self.augment:
                 if torch.rand(()) < 0.5:
                     image, depth = image[:, ::-1], depth[:, ::-1]
@@ -88,7 +99,7 @@ class DenseDataset(AnnotatedDataset):
                         normals = normals[:, ::-1] * np.array([-1, 1, 1], np.float32)
                 gain, bias = float(torch.empty(()).uniform_(0.75, 1.25)), float(torch.empty(()).uniform_(-0.1, 0.1))
                 image = np.clip(image * gain + bias, 0, 1)
-            target = {"depth": torch.from_numpy(np.ascontiguousarray(depth))[None],
+            target = {"depth": torch.from_numpy(depth.copy())[None],  # a copy: depth may be the kept array
                       "normals": None if normals is None else
                       torch.from_numpy(np.ascontiguousarray(normals.transpose(2, 0, 1)))}
         tensor = (torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))) - self.mean) / self.std

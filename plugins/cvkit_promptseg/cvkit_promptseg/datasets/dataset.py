@@ -5,7 +5,7 @@ with their object masks at that size for training and at their original size for
 "orig_masks": (K, h, w) bool, "ignore": (h, w) bool | None}, "meta": {"source", "orig_size", "input_size"}}``.
 Training flips images and masks horizontally and vertically (model argument ``augment=none`` turns it off).
 Masks stay aligned with the annotation's objects, empty ones included (training skips them, evaluation does not
-count them).
+count them). Datasets with annotations keep decoded images and rasterised masks in memory (``cvkit.vision.cache``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from cvkit.io.images import read_image
 from cvkit.task import AnnotatedDataset, DatasetInfo, ModelConfig, RawSplit
+from cvkit.vision.cache import MemoryCache
 from cvkit_promptseg.datasets.target import object_masks
 
 
@@ -57,14 +58,20 @@ class PromptDataset(AnnotatedDataset):
         self.mean, self.std = tuple(model.mean), tuple(model.std)
         self.flip = train and model.args.get("augment", "default") != "none"
         self.random_transforms = self.flip
+        self.cache = MemoryCache(enabled=targets is not None)
+
+    def decoded(self, index: int) -> tuple[torch.Tensor, np.ndarray | None, np.ndarray | None]:
+        """Image ``index`` with its object masks and ignore region (kept: shared, never modified in place)."""
+        img = read_image(self.sources[index])
+        raw = self.target(index)
+        if raw is None:
+            return img, None, None
+        masks, ignore = object_masks({**raw, "size": [int(img.shape[-2]), int(img.shape[-1])]})
+        return img, masks, ignore
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        img = read_image(self.sources[index])
+        img, masks, ignore = self.cache.get(index, lambda: self.decoded(index))
         h, w = int(img.shape[-2]), int(img.shape[-1])
-        raw = self.target(index)
-        masks = ignore = None
-        if raw is not None:
-            masks, ignore = object_masks({**raw, "size": [h, w]})
         if self.flip:
             for axis, flip in ((-1, torch.rand(()) < 0.5), (-2, torch.rand(()) < 0.5)):
                 if flip:

@@ -1,0 +1,121 @@
+"""What keeps training from waiting on data: the bounded in-memory image cache, and worker processes whose batches
+bring their random state along (so the number of workers changes no result) and ``--workers auto``'s plan."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from cvkit.engine.loader import EpochSampler, auto_workers, make_loader
+from cvkit.errors import UsageError
+from cvkit.task import Batch, TaskDataset
+from cvkit.vision import cache as cache_mod
+from cvkit.vision.cache import Budget, MemoryCache, budget_bytes, nbytes
+
+
+def test_cache_keeps_values_within_the_cap_and_warns_once(capfd):
+    budget = Budget(cap=3 * 1600)  # three 20x20 float32 arrays
+    cache = MemoryCache(budget=budget)
+    loads = []
+
+    def load(i):
+        loads.append(i)
+        return np.full((20, 20), i, np.float32)
+
+    first = [cache.get(i, lambda i=i: load(i)) for i in range(5)]
+    again = [cache.get(i, lambda i=i: load(i)) for i in range(5)]
+    assert loads == [0, 1, 2, 3, 4, 3, 4]  # the first three were kept, the two over the cap decoded again
+    assert len(cache) == 3 and cache.bytes == budget.used == 4800 and budget.refused == 4
+    assert all(a is b for a, b in zip(first[:3], again[:3], strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    err = capfd.readouterr().err
+    assert err.count("image cache is full") == 1 and "CVKIT_IMAGE_CACHE_MB" in err
+    cache.clear()
+    assert budget.used == 0 and len(cache) == 0
+
+
+def test_caches_share_one_budget_and_can_be_off():
+    budget = Budget(cap=100)
+    a, b = MemoryCache(budget=budget), MemoryCache(budget=budget)
+    a.get("x", lambda: np.zeros(80, np.uint8))
+    b.get("y", lambda: np.zeros(80, np.uint8))  # does not fit beside a's
+    assert len(a) == 1 and len(b) == 0 and budget.used == 80
+    off = MemoryCache(enabled=False, budget=budget)
+    calls = []
+    for _ in range(3):
+        off.get("z", lambda: calls.append(1) or np.zeros(1))
+    assert len(calls) == 3 and len(off) == 0
+
+
+def test_nbytes_counts_tensors_arrays_and_containers():
+    value = (torch.zeros(3, 4, dtype=torch.float32), {"m": np.zeros((2, 5), np.uint8), "k": [torch.ones(2)]}, "s")
+    assert nbytes(value) == 48 + 10 + 8
+
+
+def test_budget_from_environment(monkeypatch):
+    monkeypatch.setenv("CVKIT_IMAGE_CACHE_MB", "1.5")
+    assert budget_bytes() == int(1.5 * 2**20)
+    monkeypatch.setenv("CVKIT_IMAGE_CACHE_MB", "0")
+    off = MemoryCache(budget=Budget())
+    off.get(1, lambda: np.zeros(1))
+    assert off.budget.cap == 0 and len(off) == 0
+    monkeypatch.setenv("CVKIT_IMAGE_CACHE_MB", "lots")
+    with pytest.raises(UsageError, match="CVKIT_IMAGE_CACHE_MB='lots'"):
+        budget_bytes()
+    monkeypatch.delenv("CVKIT_IMAGE_CACHE_MB")
+    assert budget_bytes() == int(cache_mod.DEFAULT_MB * 2**20)
+
+
+class Noisy(TaskDataset):
+    """Samples made of draws from all three global generators (like a random augmentation)."""
+
+    def __len__(self) -> int:
+        return 24
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return torch.tensor([index, float(torch.rand(())), random.random(), float(np.random.rand())])
+
+    def source(self, index: int) -> str:
+        return str(index)
+
+    def target(self, index: int) -> None:
+        return None
+
+
+def _collate(samples: list[torch.Tensor]) -> Batch:
+    return Batch(inputs=torch.stack(samples), targets=None, indices=[], meta=[])
+
+
+def _epoch(workers: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Batches of a seeded epoch and, after each, a draw standing in for the model's dropout."""
+    torch.manual_seed(5)
+    loader = make_loader(Noisy(), _collate, 5, EpochSampler(24, True, seed=3, epoch=1), workers, False)
+    batches, draws = [], []
+    for batch, skipped in loader:
+        assert skipped == []
+        batches.append(batch.inputs)
+        draws.append(torch.cat([torch.rand(3), torch.tensor([random.random(), np.random.rand()])]))
+    return batches, draws
+
+
+def test_worker_batches_and_the_draws_after_them_equal_in_process_ones():
+    inline_batches, inline_draws = _epoch(0)
+    worker_batches, worker_draws = _epoch(2)
+    assert len(inline_batches) == 5
+    for a, b in zip(inline_batches, worker_batches, strict=True):
+        assert torch.equal(a, b)
+    for a, b in zip(inline_draws, worker_draws, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_auto_workers_gives_one_core_to_data_on_cpu(monkeypatch):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(2)), raising=False)
+    assert auto_workers("cpu") == (1, 1)
+    assert auto_workers("cpu", world=2) == (0, 1)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert auto_workers("cpu") == (1, 15)
+    assert auto_workers("cuda") == (8, 1)
+    assert auto_workers("cuda", world=8) == (1, 1)
