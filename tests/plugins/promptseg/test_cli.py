@@ -72,3 +72,16 @@ def test_export_with_prompts_as_inputs(trained, tmp_path):
         ref = model(*feed)
     for g, r in zip(got, ref, strict=True):
         np.testing.assert_allclose(g, r.numpy(), atol=1e-4, rtol=1e-4)
+
+
+def test_bench_contact_sheet(trained, tmp_path):
+    """The bench's pictures: one row per validation image, ground truth | 1 click | 3 clicks | box."""
+    import cv2
+
+    from tests.plugins.promptseg.test_bench import pictures
+
+    root, data = trained
+    sheet = pictures(root / "run" / "best.pt", f"coco:{data}", tmp_path / "sheet.png", count=2)
+    image = cv2.imread(str(sheet))
+    assert image.shape == (2 * 128, 4 * 128, 3)  # the scenes are 128 px
+    assert image[:, :128].std() > 0 and not np.array_equal(image[:, :128], image[:, 128:256])
