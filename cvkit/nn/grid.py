@@ -4,7 +4,8 @@
 
 - ``small`` (default): four 3x3 convolutions (BatchNorm, ReLU; the last three with stride 2, so 64 px give an
   8x8 grid) on the image plus two coordinate channels (x and y in [-1, 1]), which make "left of" and "above"
-  learnable for a network that is otherwise translation-invariant;
+  learnable for a network that is otherwise translation-invariant; ``depth`` (model argument ``encoder_depth``)
+  adds ``depth - 1`` convolutions to each of the two coarsest stages;
 - any torchvision classification backbone by name (``resnet18``, ``mobilenet_v3_small``, ...), cut before its
   global pooling. ``weights`` (a cvkit classify checkpoint) initialises it: every tensor whose name and shape
   match is copied, so a backbone trained with ``cvkit train classify --model resnet18`` plugs in as it is.
@@ -34,9 +35,11 @@ class SmallGrid(nn.Module):
         self.coords = coords
         w = width
         layers = _conv(3 + 2 * coords, w, 1)
-        for c_in, c_out in ((w, 2 * w), (2 * w, 3 * w), (3 * w, 4 * w)):
+        for stage, (c_in, c_out) in enumerate(((w, 2 * w), (2 * w, 3 * w), (3 * w, 4 * w))):
             layers += _conv(c_in, c_out, 2)
-            for _ in range(max(1, int(depth)) - 1):  # extra 3x3 convolutions per stage widen the receptive field
+            # ``depth`` > 1: extra 3x3 convolutions in the two coarsest stages, where they are cheap, widen the
+            # receptive field (17 px at depth 1, 41 px at depth 2 for the 8x8 grid of a 64-px image)
+            for _ in range((max(1, int(depth)) - 1) if stage else 0):
                 layers += _conv(c_out, c_out, 1)
         self.body = nn.Sequential(*layers)
         self.out_channels = 4 * w

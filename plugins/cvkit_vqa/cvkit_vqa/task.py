@@ -63,6 +63,10 @@ class VqaTask(VqaScoring, Task):
     default_schedule = "cosine"
     default_input_size = (3, 64, 64)
 
+    def defaults_for(self, data: str, model: str) -> dict[str, Any]:
+        """The grid encoder gets a second convolution in its two coarsest stages (see the caption task)."""
+        return {"model_args": {"encoder_depth": 2}}
+
     # ----------------------------------------------------------------- data
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> VqaDataset:
         if train and raw.targets is not None:  # one sample per image: the encoder runs once for all its questions
