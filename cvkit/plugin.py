@@ -36,6 +36,9 @@ class TaskSpec:
     metrics: tuple[str, ...] = ()  # --metric choices (Task.metric_names(), for completion without torch)
     runtime: str = ""  # "package.module[:object]" running exported ONNX models without torch (cvkit.runtime)
     scoring: str = ""  # "package.module:Class", a torch-free cvkit.contract.Scoring (eval --predictions)
+    # model_names() == [*models, *the torchvision family's registered names] ("classification" is torchvision.models,
+    # else a subpackage such as "detection"): `cvkit models TASK` lists them without importing torch
+    torchvision_models: str = ""
 
 
 @dataclass

@@ -13,4 +13,5 @@ spec = TaskSpec(
     default_data="builtin:shapes",
     metrics=("voc07", "voc"),
     extra_models="every torchvision classification model by name (resnet18, mobilenet_v3_small, ...)",
+    torchvision_models="classification",
 )
