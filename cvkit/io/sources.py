@@ -69,8 +69,11 @@ def is_video(source: str, frames_of: tuple[str, ...] = VIDEO_EXTENSIONS) -> bool
 
 
 def frames_for(task_extensions: tuple[str, ...]) -> tuple[str, ...]:
-    """The video suffixes a task with these ``input_extensions`` reads frame by frame (none for a video task)."""
-    return tuple(e for e in VIDEO_EXTENSIONS if e not in {x.lower() for x in task_extensions})
+    """The video suffixes a task with these ``input_extensions`` reads frame by frame: all of them for a task that
+    reads images, none for a task that takes video files itself (the video task reads clips)."""
+    if {x.lower() for x in task_extensions} & set(VIDEO_EXTENSIONS):
+        return ()
+    return VIDEO_EXTENSIONS
 
 
 @dataclass(frozen=True)
