@@ -43,6 +43,7 @@ class Checkpoint:
     rng: dict[str, Any] | None = None
     history: list[dict[str, Any]] = field(default_factory=list)  # metrics.csv rows so far
     partial: dict[str, Any] | None = None  # running sums of an incomplete epoch (mid-epoch resume)
+    ema: dict[str, Any] | None = None  # --ema: {"updates", "decay", "raw": the live weights}; state_dict is the EMA
     versions: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
 
@@ -65,6 +66,7 @@ class Checkpoint:
             "rng": self.rng,
             "history": self.history,
             "partial": self.partial,
+            "ema": self.ema,
             "versions": self.versions or versions(),
         }
 
@@ -144,6 +146,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             rng=raw.get("rng"),
             history=list(raw.get("history") or []),
             partial=raw.get("partial"),
+            ema=raw.get("ema"),
             versions=dict(raw.get("versions") or {}),
             path=path,
         )

@@ -11,9 +11,38 @@ from cvkit.cli.app import app
 from cvkit.cli.task_help import TaskDefaultsHelp
 
 TASK_DEFAULT = "task default"
+WEIGHT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors", ".tar", ".ckpt")
 
 
-@app.command("train", cls=TaskDefaultsHelp)
+class TrainCommand(TaskDefaultsHelp):
+    """``--pretrained`` takes an optional PATH: bare, it means the torch hub cache."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, pretrained_args(args))
+
+
+def pretrained_args(args: list[str]) -> list[str]:
+    """A bare ``--pretrained`` becomes ``--pretrained=`` (the hub cache); it takes the next argument as its PATH
+    when that is a file or is named like a weights file."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return out + args[i:]
+        if arg == "--pretrained":
+            nxt = args[i + 1] if i + 1 < len(args) else None
+            if nxt is not None and not nxt.startswith("-") and (nxt.endswith(WEIGHT_SUFFIXES) or Path(nxt).is_file()):
+                out.append(f"--pretrained={nxt}")
+                i += 2
+                continue
+            arg = "--pretrained="
+        out.append(arg)
+        i += 1
+    return out
+
+
+@app.command("train", cls=TrainCommand)
 def train_cmd(
     ctx: typer.Context,
     task: str = typer.Argument(None, help="Task to train (read from the checkpoint with --resume).",
@@ -38,10 +67,24 @@ def train_cmd(
                                    "before each optimizer step (effective batch N x --batch-size)."),
     patience: int = typer.Option(0, min=0, help="Stop early after this many epochs without a better primary "
                                  "validation metric (0: never; a resumed run keeps counting)."),
+    ema: bool = typer.Option(False, "--ema", help="Keep an exponential moving average of the weights; "
+                             "validation, best.pt, last.pt and the final model use it."),
+    ema_decay: float = typer.Option(0.9998, min=0.0, max=1.0, help="EMA decay per optimizer step (ramped up "
+                                    "from 0 over the first few thousand steps)."),
+    label_smoothing: float = typer.Option(0.0, min=0.0, max=1.0, help="Label smoothing of the cross-entropy "
+                                          "target (classification; 0: off)."),
+    mixup: float = typer.Option(0.0, min=0.0, help="MixUp Beta(alpha, alpha) on training batches "
+                                "(classification; 0: off; 0.2 is usual)."),
+    cutmix: float = typer.Option(0.0, min=0.0, help="CutMix Beta(alpha, alpha) on training batches "
+                                 "(classification; 0: off; 1.0 is usual; with --mixup, one of the two per batch)."),
+    save_every: int = typer.Option(0, min=0, help="Also write last.pt every N optimizer steps, resumable "
+                                   "mid-epoch (0: at the end of each epoch only)."),
     weights: Path = typer.Option(None, help="Initialise from a cvkit checkpoint (fine-tuning; matching tensors).",
                                  show_default=False),
-    pretrained: bool = typer.Option(False, help="Start from torchvision weights found in the local torch hub "
-                                    "cache (never downloaded)."),
+    pretrained: str = typer.Option(None, metavar="[PATH]", show_default="off",
+                                   help="Start from pretrained weights, never downloaded: alone, torchvision's "
+                                   "from the local torch hub cache; with PATH, a torchvision- or timm-style state "
+                                   "dict file (.pth/.pt/.bin) loaded by name and shape, with a report."),
     resume: Path = typer.Option(None, help="Continue an interrupted or finished run from its last.pt.",
                                 show_default=False),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
@@ -70,6 +113,7 @@ def train_cmd(
     values = {k: (str(v) if isinstance(v, Path) else v) for k, v in ctx.params.items()}
     values.pop("config")
     values["model_args"] = parse_model_args(values.pop("model_arg"))
+    values["pretrained"] = False if pretrained is None else (pretrained or True)  # "": the hub cache
     if config:
         from_file = read_config_file(config)
         for key, value in from_file.items():

@@ -28,9 +28,15 @@ class TrainConfig:
     grad_clip: float | None = 10.0
     patience: int = 0  # stop after this many epochs without a better primary metric (0: never)
     accumulate: int = 1  # batches whose gradients add up before each optimizer step
+    ema: bool = False  # validate and save an exponential moving average of the weights
+    ema_decay: float = 0.9998
+    label_smoothing: float = 0.0
+    mixup: float = 0.0  # MixUp's Beta alpha (0: off)
+    cutmix: float = 0.0  # CutMix's Beta alpha (0: off)
+    save_every: int = 0  # also write last.pt every N optimizer steps (0: at the end of each epoch only)
     img_size: int | None = None
     weights: str | None = None
-    pretrained: bool = False
+    pretrained: bool | str = False  # True: torchvision weights from the hub cache; a path: a state-dict file
     resume: str | None = None
     device: str = "auto"
     freeze_backbone: bool = False

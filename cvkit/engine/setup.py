@@ -10,7 +10,7 @@ from torch import nn
 from cvkit.checkpoint import Checkpoint, load_checkpoint
 from cvkit.console import info, warn
 from cvkit.engine.config import TrainConfig
-from cvkit.errors import CvkitError
+from cvkit.errors import CvkitError, UsageError
 from cvkit.task import Task
 
 # Options whose change on --resume is expected, or harmless, and so is not listed.
@@ -55,6 +55,18 @@ def apply_task_defaults(cfg: TrainConfig, task: Task) -> None:
         raise CvkitError("--epochs, --batch-size and --img-size must be positive")
 
 
+def check_train_options(cfg: TrainConfig, task: Task) -> None:
+    """Values the option parser cannot check alone (a config file bypasses it)."""
+    if not 0.0 < cfg.ema_decay < 1.0:
+        raise UsageError(f"--ema-decay {cfg.ema_decay}: expected a value between 0 and 1 (e.g. 0.9998)")
+    if cfg.save_every < 0 or cfg.accumulate < 1 or cfg.patience < 0:
+        raise UsageError("--save-every and --patience must be 0 or positive, --accumulate positive")
+    if isinstance(cfg.pretrained, str) and cfg.weights and not cfg.resume:
+        raise UsageError("--weights and --pretrained PATH both give the starting weights: use one of them")
+    if isinstance(cfg.pretrained, str) and not cfg.pretrained:
+        raise UsageError("--pretrained: expected a weights file after it, or nothing (the torch hub cache)")
+
+
 def merge_resume_config(cfg: TrainConfig, ckpt: Checkpoint, explicit: set[str]) -> TrainConfig:
     """The checkpoint's configuration, with the options given explicitly on this command line on top.
 
@@ -95,4 +107,4 @@ def init_weights_from(model: nn.Module, path: str) -> None:
     info(f"initialised {len(loaded)} tensors from {path}" + (f" ({skipped} left as built)" if skipped else ""))
 
 
-__all__ = ["apply_task_defaults", "merge_resume_config", "init_weights_from"]
+__all__ = ["apply_task_defaults", "check_train_options", "merge_resume_config", "init_weights_from"]

@@ -15,15 +15,20 @@ from torch import nn
 from cvkit import model as model_protocol
 from cvkit.checkpoint import Checkpoint, load_checkpoint, save_checkpoint, versions
 from cvkit.console import info, progress_bar, warn
+from cvkit.contract import supported_kwargs
 from cvkit.data import load_split
 from cvkit.engine import rundir
 from cvkit.engine.config import TrainConfig
 from cvkit.engine.device import configure_threads, select_device
 from cvkit.engine.dist import DistContext, init_from_env
+from cvkit.engine.ema import ModelEMA
 from cvkit.engine.evaluate import EvalResult, evaluate_model
+from cvkit.engine.finish import epoch_summary, write_summary
 from cvkit.engine.loader import EpochSampler, SkipCounter, make_loader
+from cvkit.engine.mix import TrainOptions, batch_seed, check_options
 from cvkit.engine.optim import build_optimizer, build_scheduler
-from cvkit.engine.setup import apply_task_defaults, init_weights_from, merge_resume_config
+from cvkit.engine.pretrained import load_pretrained
+from cvkit.engine.setup import apply_task_defaults, check_train_options, init_weights_from, merge_resume_config
 from cvkit.engine.state import capture_rng, restore_rng, seed_everything
 from cvkit.errors import CvkitError
 from cvkit.plugin import get_task
@@ -87,10 +92,17 @@ class Run:
     ckpt: Checkpoint
     dataset_fingerprint: dict[str, Any]
     annotation_skips: int = 0  # RawSplit.skipped of the train and val splits (--skip-bad)
+    ema: ModelEMA | None = None  # --ema: the averaged weights (set up by ``fit``)
 
     @property
     def module(self) -> nn.Module:
+        """The model being optimised (unwrapped from DistributedDataParallel)."""
         return getattr(self.model, "module", self.model)
+
+    @property
+    def eval_module(self) -> nn.Module:
+        """The model that validation, the checkpoints and pictures use: the EMA's with --ema."""
+        return self.ema.module if self.ema is not None else self.module
 
 
 def train(cfg: TrainConfig, explicit: set[str] | None = None) -> Path:
@@ -108,6 +120,8 @@ def prepare(cfg: TrainConfig, explicit: set[str]) -> Run:
     task = get_task(cfg.task)
     if resume is not None and resume.task != task.name:
         raise CvkitError(f"{cfg.resume}: is a {resume.task!r} checkpoint, cannot resume task {task.name!r}")
+    check_options(task, {"label_smoothing": cfg.label_smoothing, "mixup": cfg.mixup, "cutmix": cfg.cutmix})
+    check_train_options(cfg, task)
     apply_task_defaults(cfg, task)
     device_kind = "cuda" if cfg.device.startswith("cuda") or (cfg.device == "auto" and torch.cuda.is_available()) \
         else "cpu"
@@ -119,7 +133,8 @@ def prepare(cfg: TrainConfig, explicit: set[str]) -> Run:
     opts = cfg.data_options()
     raw_train = load_split(task, cfg.data, cfg.train_split, opts)
     raw_val = load_split(task, cfg.data, cfg.val_split, opts)
-    model_cfg = ModelConfig(cfg.model, cfg.img_size, dict(cfg.model_args), task.mean, task.std, cfg.pretrained)
+    model_cfg = ModelConfig(cfg.model, cfg.img_size, dict(cfg.model_args), task.mean, task.std,
+                            cfg.pretrained is True)
     model = task.build_model(model_cfg, raw_train.info)
     declared = model_protocol.input_config(model)  # the model's own normalisation wins over the task's
     if "mean" in declared or "std" in declared:
@@ -127,13 +142,17 @@ def prepare(cfg: TrainConfig, explicit: set[str]) -> Run:
                             std=declared.get("std", model_cfg.std))
     if cfg.weights and resume is None:
         init_weights_from(model, cfg.weights)
+    if isinstance(cfg.pretrained, str) and resume is None:
+        report = load_pretrained(model, cfg.pretrained)
+        if dist.is_main:
+            info(report.line(cfg.pretrained))
     if cfg.freeze_backbone:
         task.freeze_backbone(model)
     model.to(device)
     if device.type == "cuda" and any(isinstance(m, nn.Conv2d) for m in model.modules()):
         model.to(memory_format=torch.channels_last)  # NHWC: the layout tensor cores are fastest with
-    if resume is not None:
-        model.load_state_dict(resume.state_dict)
+    if resume is not None:  # with --ema, state_dict holds the average and ema["raw"] the optimised weights
+        model.load_state_dict(resume.ema["raw"] if resume.ema else resume.state_dict)
     ckpt = resume or Checkpoint(task.name, model_cfg, raw_train.info, {}, cfg.to_dict())
     ckpt.config = cfg.to_dict()
     out = Path(cfg.out) if cfg.out else (resume.path.parent if resume is not None and resume.path else None)
@@ -157,7 +176,7 @@ def fit(run: Run, stop: _StopFlag) -> None:
         result = _evaluate(run, skips)
         run.ckpt.epoch = 1
         _end_epoch(run, result, {"epoch": 1, "step": 0}, time.perf_counter() - started, skips)
-        _finish(run, started, skips)
+        write_summary(run, started, skips)
         _finished_anyway(run, stop)
         return
 
@@ -178,6 +197,14 @@ def fit(run: Run, stop: _StopFlag) -> None:
         if ck.scaler:
             scaler.load_state_dict(ck.scaler)
         restore_rng(ck.rng)
+    if cfg.ema:
+        run.ema = ModelEMA(run.module, cfg.ema_decay)
+        if ck.ema:  # resuming: the average so far and its update count
+            run.ema.module.load_state_dict(ck.state_dict)
+            run.ema.updates = int(ck.ema["updates"])
+    elif ck.ema and dist.is_main:
+        warn("resuming without --ema: training continues from the optimised weights; the average is dropped")
+    takes_options = bool(supported_kwargs(task.train_step, options=None))
     if dist.enabled:
         run.model = nn.parallel.DistributedDataParallel(
             run.model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -191,6 +218,9 @@ def fit(run: Run, stop: _StopFlag) -> None:
         sampler = EpochSampler(len(run.train_set), True, cfg.seed, epoch, dist.rank, dist.world, True, start_pos)
         loader = make_loader(run.train_set, task.collate, cfg.batch_size, sampler, cfg.workers, cfg.skip_bad,
                              pin_memory=device.type == "cuda")
+        # DataLoader draws a base seed as its iterator starts: from a generator of its own, not from the run's
+        # stream, which a run resumed mid-epoch is at another point of (dropout would then differ)
+        loader.generator = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
         run.model.train()
         epoch_start = time.perf_counter()
         step_in_epoch = ck.epoch_step if start_pos else 0
@@ -211,8 +241,11 @@ def fit(run: Run, stop: _StopFlag) -> None:
                 update = step_in_epoch % cfg.accumulate == 0 or step_in_epoch == steps_per_epoch
                 stepped = False
                 if batch is not None:
+                    options = TrainOptions(cfg.label_smoothing, cfg.mixup, cfg.cutmix,
+                                           batch_seed(cfg.seed, epoch, step_in_epoch, dist.rank),
+                                           len(run.train_set.info.classes)) if takes_options else None
                     logs = _step(run, batch.to(device, non_blocking=True), optimizer, scaler, amp_dtype, cfg,
-                                 pending == 0, update)
+                                 pending == 0, update, options)
                     pending, stepped = (0, True) if update else (pending + 1, False)
                     ck.step += 1
                     _check_finite(logs, epoch, step_in_epoch)
@@ -225,6 +258,12 @@ def fit(run: Run, stop: _StopFlag) -> None:
                     pending, stepped = 0, True
                 if stepped:
                     scheduler.step()
+                    if run.ema is not None:
+                        run.ema.update(run.module)
+                    if cfg.save_every and scheduler.last_epoch % cfg.save_every == 0 \
+                            and step_in_epoch < steps_per_epoch:  # the epoch's end saves anyway
+                        ck.epoch_step, ck.partial, ck.epoch = step_in_epoch, dict(sums), epoch
+                        _save(run, optimizer, scheduler, scaler, "last.pt")
                 if dist.any(stop.requested) and step_in_epoch < steps_per_epoch and update:
                     ck.epoch_step, ck.partial = step_in_epoch, sums
                     ck.epoch = epoch
@@ -240,7 +279,7 @@ def fit(run: Run, stop: _StopFlag) -> None:
         _end_epoch(run, result, row, train_time, skips, optimizer, scheduler, scaler)
         if dist.any(stop.requested) and epoch + 1 < cfg.epochs:
             raise Interrupted(run.out / "last.pt")
-    _finish(run, started, skips)
+    write_summary(run, started, skips)
     _finished_anyway(run, stop)
 
 
@@ -264,12 +303,14 @@ def _finished_anyway(run: Run, stop: _StopFlag) -> None:
 
 
 def _step(run: Run, batch: Any, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
-          amp_dtype: torch.dtype | None, cfg: TrainConfig, first: bool = True, update: bool = True
-          ) -> dict[str, float]:
+          amp_dtype: torch.dtype | None, cfg: TrainConfig, first: bool = True, update: bool = True,
+          options: TrainOptions | None = None) -> dict[str, float]:
     """One batch: forward and backward; with ``--accumulate N`` gradients of N batches add up (each loss / N)
-    and the optimizer steps on the group's last batch (``update``)."""
+    and the optimizer steps on the group's last batch (``update``). ``options`` reach a ``train_step`` that
+    takes them (label smoothing, MixUp/CutMix)."""
+    kwargs = {"options": options} if options is not None else {}
     with torch.autocast(run.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-        losses = run.task.train_step(run.model, batch)
+        losses = run.task.train_step(run.model, batch, **kwargs)
     loss = losses["loss"]
     if first:
         optimizer.zero_grad(set_to_none=True)
@@ -311,7 +352,7 @@ def _fit_in_one_pass(run: Run, skips: SkipCounter) -> bool:
 
 
 def _evaluate(run: Run, skips: SkipCounter, amp_dtype: torch.dtype | None = None) -> EvalResult:
-    return evaluate_model(run.task, run.module, run.val_set, run.device, run.cfg.batch_size, run.cfg.workers,
+    return evaluate_model(run.task, run.eval_module, run.val_set, run.device, run.cfg.batch_size, run.cfg.workers,
                           run.cfg.skip_bad, dist=run.dist, amp_dtype=amp_dtype, skips=skips)
 
 
@@ -337,22 +378,12 @@ def _end_epoch(run: Run, result: EvalResult, row: dict[str, Any], seconds: float
         rundir.write_metrics(run.out, ck.history)
 
 
-def epoch_summary(row: dict[str, Any], primary: str, most: int = 4) -> str:
-    """The epoch line's figures: the training loss, the primary metric, then other validation metrics up to
-    ``most`` in all; the count of the rest, which metrics.csv holds."""
-    figures = {k: v for k, v in row.items() if k.startswith(("train_loss", "val_")) and isinstance(v, float)}
-    first = [k for k in ("train_loss", f"val_{primary}") if k in figures]
-    keys = (first + [k for k in figures if k not in first and k.startswith("val_")]
-            + [k for k in figures if k not in first and not k.startswith("val_")])
-    text = ", ".join(f"{k} {figures[k]:.4f}" for k in keys[:most])
-    return text + (f" (+{len(keys) - most} more in metrics.csv)" if len(keys) > most else "")
-
-
 def _save(run: Run, optimizer: Any, scheduler: Any, scaler: Any, name: str) -> Path:
     path = run.out / name
     if run.dist.is_main:
         ck = run.ckpt
-        ck.state_dict = {k: v.detach().cpu() for k, v in run.module.state_dict().items()}
+        ck.state_dict = _cpu(run.eval_module)
+        ck.ema = run.ema.state(_cpu(run.module)) if run.ema is not None else None
         ck.optimizer = optimizer.state_dict() if optimizer is not None else None
         ck.scheduler = scheduler.state_dict() if scheduler is not None else None
         ck.scaler = scaler.state_dict() if scaler is not None and scaler.is_enabled() else None
@@ -363,34 +394,8 @@ def _save(run: Run, optimizer: Any, scheduler: Any, scaler: Any, name: str) -> P
     return path
 
 
-def _finish(run: Run, started: float, skips: SkipCounter) -> None:
-    if not run.dist.is_main:
-        return
-    ck, cfg = run.ckpt, run.cfg
-    doc = {
-        "task": run.task.name,
-        "model": run.model_cfg.to_dict(),
-        "dataset": {**ck.info.to_dict(), "fingerprint": run.dataset_fingerprint},
-        "epochs": ck.epoch,
-        "stopped_early": ck.epoch < cfg.epochs,
-        "steps": ck.step,
-        "best": ck.best,
-        "final": ck.history[-1] if ck.history else None,
-        "seconds": round(time.perf_counter() - started, 3),
-        "seed": cfg.seed,
-        "deterministic": cfg.deterministic and run.device.type == "cuda",
-        "device": str(run.device),
-        "world_size": run.dist.world,
-        "skipped_inputs": skips.count,
-        "versions": versions(),
-        "config": cfg.to_dict(),
-    }
-    rundir.write_json(run.out / "summary.json", doc)
-    try:
-        rundir.plot_curves(run.out, ck.history)
-    except Exception as exc:  # a plot must never lose a finished run
-        warn(f"could not draw curves: {exc}")
-    info(f"run folder: {run.out}")
+def _cpu(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu() for k, v in module.state_dict().items()}
 
 
 def _amp_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:

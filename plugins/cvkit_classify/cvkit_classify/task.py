@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cvkit.errors import UsageError
 from cvkit.task import (
     NO_OPTIONS,
     Batch,
@@ -42,6 +43,7 @@ class ClassifyTask(ClassifyScoring, Task):
     default_warmup_epochs = 1.0
     default_schedule = "cosine"
     default_input_size = (3, 224, 224)
+    train_options = ("label_smoothing", "mixup", "cutmix")  # the core's TrainOptions this train_step reads
 
     # ----------------------------------------------------------------- data
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> TaskDataset:
@@ -63,11 +65,21 @@ class ClassifyTask(ClassifyScoring, Task):
         return models.build(config.name, len(info.classes), config.img_size, config.args, config.pretrained)
 
     # -------------------------------------------------------- train / eval
-    def train_step(self, model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
-        logits = model(batch.inputs)
-        if getattr(_unwrap(model), "loss", "cross_entropy") == "hinge":
-            return {"loss": F.multi_margin_loss(logits, batch.targets)}
-        return {"loss": F.cross_entropy(logits, batch.targets)}
+    def train_step(self, model: nn.Module, batch: Batch, options: Any = None) -> dict[str, torch.Tensor]:
+        """Cross-entropy (hinge for ``svm``); ``options`` (cvkit.engine.mix.TrainOptions) may smooth the labels
+        and mix the batch into soft targets (MixUp / CutMix)."""
+        images, targets = batch.inputs, batch.targets
+        smoothing = options.label_smoothing if options is not None else 0.0
+        hinge = getattr(_unwrap(model), "loss", "cross_entropy") == "hinge"
+        if hinge and options is not None and (smoothing or options.mixing):
+            raise UsageError("--label-smoothing, --mixup and --cutmix need a cross-entropy model; "
+                             "svm is trained with the hinge loss")
+        if options is not None and options.mixing:
+            images, targets = options.mix(images, targets)
+        logits = model(images)
+        if hinge:
+            return {"loss": F.multi_margin_loss(logits, targets)}
+        return {"loss": F.cross_entropy(logits, targets, label_smoothing=smoothing)}
 
     def predict_step(self, model: nn.Module, batch: Batch,
                      options: PredictOptions = NO_OPTIONS) -> list[dict[str, Any]]:
