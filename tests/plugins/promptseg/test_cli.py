@@ -18,7 +18,7 @@ def trained(tmp_path_factory):
     data = root / "shapes"
     cvkit("data", "make", "shapes", "--task", "promptseg", "--out", str(data), "--size", "16", check=True)
     cvkit("train", "promptseg", "--data", f"coco:{data}", "--epochs", "1", "--batch-size", "8", *SMALL,
-          "--out", str(root / "run"), check=True)
+          "--out", str(root / "run"), check=True, timeout=900)
     return root, data
 
 
