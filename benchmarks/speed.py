@@ -236,18 +236,31 @@ def streaming(tmp: Path, quick: bool) -> list[Row]:
                 f"{n_big / t_big:.0f} inputs/s")]
 
 
+DATA_WAIT_TASKS = ("classify", "detect", "segment", "instance", "pose", "video", "multilabel", "caption", "vqa",
+                   "dense", "promptseg", "pretrain")
+
+
 def data_wait(tmp: Path, quick: bool) -> list[Row]:
+    """Each installed task's default training for one epoch (``--quick``: its default dataset at 200 images); the
+    fraction of the epoch's step time spent waiting for the next batch, as metrics.csv reports it."""
     import csv
 
+    from cvkit.data import materialize_builtin
+    from cvkit.plugin import get_task, task_names
+
     rows = []
-    for task, epochs in (("classify", 2 if quick else 10), ("detect", 1)):
-        out = tmp / f"train-{task}"
-        run(CVKIT + ["train", task, "--epochs", str(epochs), "--out", str(out)])
+    for name in [t for t in DATA_WAIT_TASKS if t in task_names()]:
+        task = get_task(name)
+        data = task.spec.default_data
+        if quick:
+            data = materialize_builtin(task, data.split(":", 1)[1], size=200)
+        out = tmp / f"train-{name}"
+        took, _ = run(CVKIT + ["train", name, "--epochs", "1", "--data", data, "--out", str(out)])
         with open(out / "metrics.csv", newline="") as fh:
             waits = [float(r["data_wait"]) for r in csv.DictReader(fh)]
         mean = sum(waits) / len(waits)
-        rows.append(Row(f"training data wait, {task} default (fraction of step time)", mean, 1.0, mean, "< 0.10",
-                        mean < 0.10))
+        rows.append(Row(f"training data wait, {name} default (fraction of step time)", mean, 1.0, mean, "< 0.10",
+                        mean < 0.10, f"1 epoch{', 200 images' if quick else ''}, {took:.0f} s"))
     return rows
 
 
