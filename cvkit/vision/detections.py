@@ -110,21 +110,19 @@ def ground_truth(targets: Sequence[dict[str, Any]], image_ids: Sequence[int], in
                          category_ids=category_ids(info))
 
 
-def _xywh(p: dict[str, Any], i: int) -> list[float]:
-    if p.get("bbox_xywh") is not None:  # as a results file wrote them: pycocotools' area is w * h of these
-        return [float(v) for v in p["bbox_xywh"][i]]
-    b = p["boxes"][i]
-    return [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])]
-
-
 def results_list(predictions: Sequence[dict[str, Any]], image_ids: Sequence[int], cat_ids: Sequence[int],
                  masks: bool = False) -> list[dict[str, Any]]:
     """A COCO results list of per-image predictions (boxes as written when read from a results file)."""
     out = []
     for p, image_id in zip(predictions, image_ids, strict=True):
-        for i in range(len(p["scores"])):
-            r = {"image_id": image_id, "category_id": int(cat_ids[int(p["labels"][i])]), "bbox": _xywh(p, i),
-                 "score": float(p["scores"][i])}
+        if p.get("bbox_xywh") is not None:  # as a results file wrote them: pycocotools' area is w * h of these
+            xywh = np.asarray(p["bbox_xywh"], np.float64).reshape(-1, 4).tolist()
+        else:
+            b = np.asarray(p["boxes"], np.float64).reshape(-1, 4)
+            xywh = np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], 1).tolist()
+        cats = [int(cat_ids[k]) for k in np.asarray(p["labels"]).reshape(-1).tolist()]
+        for i, score in enumerate(np.asarray(p["scores"], np.float64).reshape(-1).tolist()):
+            r = {"image_id": image_id, "category_id": cats[i], "bbox": xywh[i], "score": score}
             if masks:
                 r["segmentation"] = p["masks"][i]
             out.append(r)
@@ -220,6 +218,7 @@ def read_results(path: Path, info: Any, masks: bool = False) -> Iterator[tuple[s
     index = {c: i for i, c in enumerate(category_ids(info))}
     names = {v: k for k, v in (info.extra.get("image_ids") or {}).items()}
     grouped: dict[Any, list[tuple[list[float], float, int, Any]]] = {}
+    boxless: list[tuple[list[float], dict[str, Any]]] = []
     for j, r in enumerate(read_coco_results(path)):
         if r["category_id"] not in index:
             raise BadInput(path, f"bad result: category_id {r['category_id']!r} is not a category of the dataset",
@@ -228,10 +227,13 @@ def read_results(path: Path, info: Any, masks: bool = False) -> Iterator[tuple[s
         if "bbox" in r:
             xywh = [float(v) for v in r["bbox"]]
         elif rle is not None:
-            xywh = _rle_box(rle)
+            xywh = []  # the mask's box, filled below by one toBbox call for all such results
+            boxless.append((xywh, rle))
         else:
             raise BadInput(path, "bad result: no bbox", where=f"[{j}]")
         grouped.setdefault(r["image_id"], []).append((xywh, float(r["score"]), index[r["category_id"]], rle))
+    for (xywh, _), box in zip(boxless, _rle_boxes([rle for _, rle in boxless]), strict=True):
+        xywh.extend(box)
 
     def items() -> Iterator[tuple[str, dict[str, Any]]]:
         for image_id, dets in grouped.items():
@@ -259,10 +261,11 @@ def _result_rle(r: dict[str, Any], path: Path, j: int) -> dict[str, Any]:
             "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
 
 
-def _rle_box(rle: dict[str, Any]) -> list[float]:
+def _rle_boxes(rles: list[dict[str, Any]]) -> list[list[float]]:
+    """``[x, y, w, h]`` of each RLE, by one pycocotools ``toBbox`` call (each box as a per-RLE call gives it)."""
     from pycocotools import mask as mask_utils
 
-    counts = rle["counts"]
-    return [float(v) for v in mask_utils.toBbox({"size": list(rle["size"]),
-                                                 "counts": counts.encode("ascii") if isinstance(counts, str)
-                                                 else counts})]
+    if not rles:
+        return []
+    return mask_utils.toBbox([{"size": list(r["size"]), "counts": r["counts"].encode("ascii")
+                               if isinstance(r["counts"], str) else r["counts"]} for r in rles]).tolist()

@@ -176,6 +176,61 @@ def _check_results(results: list[dict[str, Any]], image_ids: set[Any], iou_type:
                            where=f"[{j}].keypoints")
 
 
+def polygons_to_rle(dataset: dict[str, Any]) -> None:
+    """Replace each polygon ``segmentation`` of a COCO dataset dict by the RLE pycocotools' ``annToRLE`` makes of it
+    (``frPyObjects`` then ``merge``), with one ``frPyObjects`` call for all polygons of images of the same size
+    instead of one per object: the C routine converts each polygon on its own, so the RLEs are the same bytes.
+    Objects whose polygons pycocotools would not take as polygons (a first one of 4 numbers or fewer, an entry that
+    is not a list) are left for ``annToRLE`` itself."""
+    from pycocotools import mask as mask_utils
+
+    sizes = {im["id"]: (im.get("height"), im.get("width")) for im in dataset["images"]}
+    groups: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for a in dataset["annotations"]:
+        segm, size = a.get("segmentation"), sizes.get(a["image_id"])
+        if type(segm) is list and segm and all(type(p) is list for p in segm) and len(segm[0]) > 4 \
+                and size is not None and type(size[0]) is int and type(size[1]) is int:
+            groups.setdefault(size, []).append(a)
+    for (h, w), anns in groups.items():
+        rles = mask_utils.frPyObjects([p for a in anns for p in a["segmentation"]], h, w)
+        at = 0
+        for a in anns:
+            n = len(a["segmentation"])
+            # merge of a single RLE is a copy of it (rleMerge), so it is skipped
+            a["segmentation"] = rles[at] if n == 1 else mask_utils.merge(rles[at:at + n])
+            at += n
+
+
+def load_results(coco_gt: Any, results: list[dict[str, Any]]) -> Any:
+    """``coco_gt.loadRes(results)`` (which it modifies as loadRes does), with the areas and boxes of mask results
+    computed by one ``area`` / ``toBbox`` call over all masks instead of one per result: the same numbers and types
+    (``numpy.uint32`` areas, float64 boxes). Other kinds go to ``loadRes`` itself."""
+    from pycocotools import mask as mask_utils
+    from pycocotools.coco import COCO
+
+    first = results[0]
+    masks = "segmentation" in first and not ("bbox" in first and first["bbox"] != []) and "caption" not in first
+    segms = [r.get("segmentation") for r in results] if masks else []
+    if not masks or not all(type(s) is dict and type(s.get("counts")) in (str, bytes) for s in segms):
+        return coco_gt.loadRes(results)
+    res = COCO()
+    res.dataset["info"] = copy.deepcopy(coco_gt.dataset.get("info", {}))
+    res.dataset["images"] = list(coco_gt.dataset["images"])
+    res.dataset["categories"] = copy.deepcopy(coco_gt.dataset["categories"])
+    areas = mask_utils.area(segms)
+    no_box = [j for j, r in enumerate(results) if "bbox" not in r]
+    boxes = iter(mask_utils.toBbox([segms[j] for j in no_box]) if no_box else ())
+    for j, r in enumerate(results):
+        r["area"] = areas[j]
+        if "bbox" not in r:
+            r["bbox"] = next(boxes)
+        r["id"] = j + 1
+        r["iscrowd"] = 0
+    res.dataset["annotations"] = results
+    res.createIndex()
+    return res
+
+
 def coco_evaluate(gt: AnnotationSet, results: list[dict[str, Any]], iou_type: str = "bbox",
                   sigmas: Sequence[float] | None = None, source: str | Path = "results",
                   mask_area: bool = True) -> CocoScores:
@@ -190,16 +245,20 @@ def coco_evaluate(gt: AnnotationSet, results: list[dict[str, Any]], iou_type: st
     dataset = coco_ground_truth(gt, iou_type)
     n_kp = len(gt.extra.get("keypoint_names") or [])
     _check_results(results, {im["id"] for im in dataset["images"]}, iou_type, n_kp, source)
-    res = copy.deepcopy(results)
+    # loadRes and the evaluator add or replace top-level keys of each result and never change a nested value:
+    # copying each dict leaves the caller's results untouched
+    res = [dict(r) for r in results]
     if iou_type == "segm" and mask_area:
         for r in res:
             r.pop("bbox", None)
+    if iou_type == "segm":
+        polygons_to_rle(dataset)
     with _quiet():
         coco_gt = COCO()
         coco_gt.dataset = dataset
         coco_gt.createIndex()
         if res:
-            coco_dt = coco_gt.loadRes(res)
+            coco_dt = load_results(coco_gt, res)
         else:
             coco_dt = COCO()
             coco_dt.dataset = {"info": {}, "images": list(dataset["images"]),
