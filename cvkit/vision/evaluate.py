@@ -31,6 +31,7 @@ from cvkit.vision.schema import AnnotationSet
 BOX_STATS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
 KEYPOINT_STATS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 IOU_TYPES = ("bbox", "segm", "keypoints")
+AREA_CHUNK = 255
 
 
 def _quiet() -> contextlib.AbstractContextManager:
@@ -217,7 +218,8 @@ def load_results(coco_gt: Any, results: list[dict[str, Any]]) -> Any:
     res.dataset["info"] = copy.deepcopy(coco_gt.dataset.get("info", {}))
     res.dataset["images"] = list(coco_gt.dataset["images"])
     res.dataset["categories"] = copy.deepcopy(coco_gt.dataset["categories"])
-    areas = mask_utils.area(segms)
+    # at most 255 masks a call: pycocotools' area() sizes a uint8 array by the count (an OverflowError above 255)
+    areas = [a for k in range(0, len(segms), AREA_CHUNK) for a in mask_utils.area(segms[k:k + AREA_CHUNK])]
     no_box = [j for j, r in enumerate(results) if "bbox" not in r]
     boxes = iter(mask_utils.toBbox([segms[j] for j in no_box]) if no_box else ())
     for j, r in enumerate(results):

@@ -99,6 +99,7 @@ def test_load_results_is_load_res():
     coco_gt = COCO()
     coco_gt.dataset = gt
     coco_gt.createIndex()
+    results = [dict(r) for _ in range(50) for r in results]  # more than 255 masks: several area() calls
     with contextlib.redirect_stdout(io.StringIO()):
         ref = coco_gt.loadRes(copy.deepcopy(results))
     ours = load_results(coco_gt, copy.deepcopy(results))
