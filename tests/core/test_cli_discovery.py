@@ -112,5 +112,9 @@ def test_models_listing_is_cached_without_importing_the_task(monkeypatch: pytest
     monkeypatch.setattr(plugin, "get_task", no_import)
     assert run("models", "classify") == first
     monkeypatch.setattr(model_list, "cache_key", lambda name: "another version")
-    with pytest.raises(AssertionError, match="must not import"):  # a stale cache is rebuilt from the task
+    rebuilt = model_list.listing("classify")  # a stale cache is rebuilt, from the sources: still no task import
+    assert rebuilt["key"] == "another version" and "resnet18" in rebuilt["names"]
+    monkeypatch.setattr(model_list, "cache_key", lambda name: "a third version")
+    monkeypatch.setattr(model_list, "static_listing", lambda name: None)
+    with pytest.raises(AssertionError, match="must not import"):  # what the sources cannot tell, the task does
         model_list.listing("classify")
