@@ -11,7 +11,9 @@ script exits with status 1. Prints one row: measure, ours (s), pycocotools (s), 
 Whole-process rows (``measure_process(n_images)``; 500 and 5,000 images, ~10k and ~100k detections; ``--quick``:
 500 only): ``cvkit eval detect --data coco:GT.json --predictions RES.json`` against a plain pycocotools script on
 the same files, wall time of each process including its imports; the 12 stats must be equal. The same for
-``segm`` (``cvkit eval instance``; boxes as polygons and RLEs)."""
+``segm`` (``cvkit eval instance``; boxes as polygons and RLEs) and ``keypoints`` (``cvkit eval pose --metric oks``
+on a ``person_keypoints`` file, 17 COCO keypoints; the 10 stats). Rows print as a Markdown table (value, baseline,
+ratio, target, pass/miss)."""
 
 from __future__ import annotations
 
@@ -167,6 +169,43 @@ def with_masks(gt: dict, results: list[dict]) -> tuple[dict, list[dict]]:
     return gt, results
 
 
+KEYPOINT_NAMES = ["nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+                  "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
+                  "right_knee", "left_ankle", "right_ankle"]
+
+
+def make_keypoint_case(seed: int = 0, n_images: int = 500) -> tuple[dict, list[dict]]:
+    """Person keypoints: ~4 people per 640x480 image (17 keypoints, ~30% unlabelled, 1% crowd) and ~14 keypoint
+    results per image (0-3 jittered copies of each person, ~8 random poses); scores to 3 decimals."""
+    rng = np.random.default_rng(seed)
+    width, height = 640, 480
+    images, anns, results = [], [], []
+    for i in range(1, n_images + 1):
+        images.append({"id": i, "file_name": f"{i:06d}.jpg", "width": width, "height": height})
+        for _ in range(int(rng.poisson(4))):
+            w, h = np.exp(rng.uniform(np.log(16), np.log(300), 2))
+            x, y = rng.uniform(0, width - w), rng.uniform(0, height - h)
+            xs, ys = rng.uniform(x, x + w, 17), rng.uniform(y, y + h, 17)
+            v = rng.choice([0, 1, 2], 17, p=[0.3, 0.2, 0.5])
+            kp = [float(t) for k in range(17) for t in ((xs[k], ys[k], v[k]) if v[k] else (0, 0, 0))]
+            anns.append({"id": len(anns) + 1, "image_id": i, "category_id": 1, "bbox": [x, y, w, h],
+                         "area": float(w * h * 0.6), "iscrowd": int(rng.random() < 0.01), "keypoints": kp,
+                         "num_keypoints": int(np.count_nonzero(v))})
+            for _ in range(int(rng.integers(0, 4))):
+                jx, jy = rng.normal(0, 0.05 * w, 17), rng.normal(0, 0.05 * h, 17)
+                results.append({"image_id": i, "category_id": 1, "score": float(np.round(rng.random(), 3)),
+                                "keypoints": [float(t) for k in range(17) for t in (xs[k] + jx[k], ys[k] + jy[k], 1)]})
+        for _ in range(int(rng.poisson(8))):
+            w, h = np.exp(rng.uniform(np.log(16), np.log(300), 2))
+            x, y = rng.uniform(0, width - w), rng.uniform(0, height - h)
+            results.append({"image_id": i, "category_id": 1, "score": float(np.round(rng.random(), 3)),
+                            "keypoints": [float(t) for _k in range(17)
+                                          for t in (rng.uniform(x, x + w), rng.uniform(y, y + h), 1)]})
+    gt = {"info": {}, "images": images, "annotations": anns,
+          "categories": [{"id": 1, "name": "person", "keypoints": KEYPOINT_NAMES, "skeleton": [[16, 14], [14, 12]]}]}
+    return gt, results
+
+
 def measure_process(n_images: int, repeats: int = 3, seed: int = 0, tmp: Path | None = None,
                     iou_type: str = "bbox") -> dict[str, Any]:
     """Whole processes on files: ``cvkit eval detect --data coco:GT.json --predictions RES.json --json`` (``segm``:
@@ -176,19 +215,24 @@ def measure_process(n_images: int, repeats: int = 3, seed: int = 0, tmp: Path | 
     import json
     import tempfile
 
-    from cvkit.vision.evaluate import BOX_STATS
+    from cvkit.vision.evaluate import BOX_STATS, KEYPOINT_STATS
 
-    task, prefix = ("instance", "segm_") if iou_type == "segm" else ("detect", "")
+    task, prefix = {"segm": ("instance", "segm_"), "keypoints": ("pose", "")}.get(iou_type, ("detect", ""))
+    names = KEYPOINT_STATS if iou_type == "keypoints" else BOX_STATS
     with tempfile.TemporaryDirectory(dir=tmp) as folder:
-        gt, results = make_case(seed, n_images=n_images)
+        if iou_type == "keypoints":
+            gt, results = make_keypoint_case(seed, n_images=n_images)
+        else:
+            gt, results = make_case(seed, n_images=n_images)
         if iou_type == "segm":
             gt, results = with_masks(gt, results)
-        gt_file, res_file, script = Path(folder) / "gt.json", Path(folder) / "res.json", Path(folder) / "ref.py"
+        gt_file = Path(folder) / ("person_keypoints_val2017.json" if iou_type == "keypoints" else "gt.json")
+        res_file, script = Path(folder) / "res.json", Path(folder) / "ref.py"
         gt_file.write_text(json.dumps(gt))
         res_file.write_text(json.dumps(results))
         script.write_text(PYCOCOTOOLS_SCRIPT)
         ours_cmd = [sys.executable, "-m", "cvkit", "eval", task, "--data", f"coco:{gt_file}", "--predictions",
-                    str(res_file), "--json"]
+                    str(res_file), "--json"] + (["--metric", "oks"] if iou_type == "keypoints" else [])
         ref_cmd = [sys.executable, str(script), str(gt_file), str(res_file), iou_type]
         ref_t, ours_t = [], []
         for _ in range(repeats):
@@ -198,7 +242,7 @@ def measure_process(n_images: int, repeats: int = 3, seed: int = 0, tmp: Path | 
             ours_t.append(t)
     ref_stats = json.loads(ref_out.rsplit("STATS ", 1)[1])
     metrics = json.loads(ours_out)["metrics"]
-    ours_stats = [metrics[prefix + k] for k in BOX_STATS]
+    ours_stats = [metrics[prefix + k] for k in names]
     assert ours_stats == ref_stats, f"cvkit eval differs from pycocotools: {ours_stats} != {ref_stats}"
     best, base = min(ours_t), min(ref_t)
     target = PROCESS_TARGETS.get(n_images, 1.0)
@@ -219,16 +263,21 @@ def main() -> None:
         rows = [] if args.process_only else [measure(args.quick, args.repeats, args.seed)]
         sizes = [500] if args.quick else [500, 5000]
         rows += [] if args.no_process else [measure_process(n, args.repeats, args.seed, iou_type=kind)
-                                            for kind in ("bbox", "segm") for n in sizes]
+                                            for kind in ("bbox", "segm", "keypoints") for n in sizes]
     except AssertionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
-    width = max(len(row["measure"]) for row in rows)
-    print(f"{'measure':<{width}}  {'ours (s)':>9}  {'pycocotools (s)':>15}  {'ratio':>6}  {'target':<34} result")
-    for row in rows:
-        print(f"{row['measure']:<{width}}  {row['value']:>9.3f}  {row['baseline']:>15.3f}  {row['ratio']:>6.3f}  "
-              f"{row['target']:<34} {'pass' if row['ok'] else 'FAIL'}  {row['note']}")
+    print(markdown_table(rows))
 
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The rows as a Markdown table: measure, value, baseline, ratio, target, pass/miss, note."""
+    lines = ["| measure | value (s) | baseline (s) | ratio | target | result | note |",
+             "|---|---:|---:|---:|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['measure']} | {row['value']:.3f} | {row['baseline']:.3f} | {row['ratio']:.3f} | "
+                     f"{row['target']} | {'pass' if row['ok'] else 'miss'} | {row['note']} |")
+    return "\n".join(lines)
 
 if __name__ == "__main__":
     main()
