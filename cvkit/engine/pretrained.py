@@ -68,7 +68,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 raw = torch.load(path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError:
+        except pickle.UnpicklingError as exc:
+            if "global" not in str(exc).lower():  # damaged, not a pickle ("Unsupported operand"): no code named
+                raise CvkitError(f"{path}: not a readable weights file ({_first_line(exc)})") from None
             raise CvkitError(f"{path}: refused: not a plain state dict (loading it would run code); save "
                              "model.state_dict() with torch.save") from None
         except Exception as exc:  # noqa: BLE001  torch raises many types for garbage

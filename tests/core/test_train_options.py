@@ -107,7 +107,8 @@ def test_save_every_writes_resumable_mid_epoch_checkpoints(tmp_path: Path, monke
 
     def recording(run, optimizer, scheduler, scaler, name):
         path = save(run, optimizer, scheduler, scaler, name)
-        saves.append((run.ckpt.epoch, run.ckpt.epoch_step, scheduler.last_epoch))
+        if name == "last.pt":
+            saves.append((run.ckpt.epoch, run.ckpt.epoch_step, scheduler.last_epoch))
         if (run.ckpt.epoch, run.ckpt.epoch_step) == (1, 2):  # second epoch, after 2 optimizer steps
             shutil.copy(path, snap / "last.pt")
         return path
@@ -116,10 +117,10 @@ def test_save_every_writes_resumable_mid_epoch_checkpoints(tmp_path: Path, monke
     options = dict(epochs=2, save_every=4, accumulate=2, ema=True, model_args={"dropout": 0.2})
     engine.train(_cfg(tmp_path / "full", **options), set())
     # 3 optimizer steps an epoch (6 batches, 2 per step): every 4th step is step 4 (epoch 2, after batch 2)
-    assert saves == [(1, 0, 3), (1, 0, 3), (1, 2, 4), (2, 0, 6)]  # epoch 1 (last, best), step 4, epoch 2 (last)
+    assert saves == [(1, 0, 3), (1, 2, 4), (2, 0, 6)]  # end of epoch 1, step 4 (mid-epoch 2), end of epoch 2
     assert not list((tmp_path / "full").glob(".*.tmp"))  # written atomically, nothing left behind
     monkeypatch.setattr(engine, "_save", save)
-    engine.train(_cfg(snap, **options, resume=str(snap / "last.pt"), exist_ok=True), {"resume"})
+    engine.train(_cfg(snap, **options, resume=str(snap / "last.pt"), exist_ok=True), {"resume", "out"})
     a, b = _ckpt(tmp_path / "full" / "last.pt"), _ckpt(snap / "last.pt")
     assert _equal(a["state_dict"], b["state_dict"]) and _equal(a["ema"]["raw"], b["ema"]["raw"])
     assert _history(a) == _history(b)
@@ -197,8 +198,9 @@ def test_cli_help_shows_the_defaults_and_refuses_an_unsupported_task() -> None:
 
     runner = CliRunner()
     text = " ".join(runner.invoke(app, ["train", "--help"], env={"COLUMNS": "200"}).output.split())
-    for expected in ("--ema-decay FLOAT", "[default: 0.9998]", "--save-every", "--mixup", "--cutmix",
-                     "--label-smoothing", "--pretrained [PATH]", "[default: off]"):
+    for expected in ("--ema-decay <float range>", "[default: 0.9998;", "--save-every <int range>",
+                     "--mixup <float range>", "--cutmix <float range>", "--label-smoothing <float range>",
+                     "--pretrained [PATH]", "[default: (off)]"):
         assert expected in text, expected
     others = [t for t in task_names() if t not in ("classify",)]
     if others:  # another task without label smoothing: a usage error (exit 2) naming it, before any data is read
