@@ -52,6 +52,11 @@ class VqaModel(nn.Module):
             grid = grid[owner]
         return grid if self.use_image else torch.zeros_like(grid)
 
+    def question_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The question as the model may see it: without the question (the image-only ablation) every question
+        becomes the empty one, so not even its length reaches the model."""
+        return tokens if self.use_question else torch.zeros_like(tokens)
+
     def words(self, tokens: torch.Tensor) -> torch.Tensor:
         e = self.embed(tokens)
         return e if self.use_question else torch.zeros_like(e)
@@ -63,6 +68,7 @@ class BowImg(VqaModel):
         self.out = nn.Linear(self.embed.embedding_dim + encoder.out_channels, len(answers))
 
     def forward(self, images: torch.Tensor, tokens: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:
+        tokens = self.question_tokens(tokens)
         mask = (tokens != 0).float()[:, :, None]
         bow = (self.words(tokens) * mask).sum(1) / mask.sum(1).clamp_min(1)
         img = self.image_grid(images, owner).mean((2, 3))
@@ -95,6 +101,7 @@ class LstmFusion(VqaModel):
                                         nn.Dropout(kw.get("dropout", 0.2)), nn.Linear(h, len(answers)))
 
     def forward(self, images: torch.Tensor, tokens: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:
+        tokens = self.question_tokens(tokens)
         q = self.question(self.drop(self.words(tokens)), tokens)
         v = torch.tanh(self.img(self.image_grid(images, owner).mean((2, 3))))
         fused = q * v if self.fusion == "product" else torch.cat([q, v], 1)
@@ -120,6 +127,7 @@ class StackedAttention(VqaModel):
         """The final query and the attention weights ``(B, cells)`` of each layer."""
         grid = self.image_grid(images, owner).flatten(2).transpose(1, 2)
         v = torch.tanh(self.img(grid + self.pos[: grid.shape[1]]))  # (B, N, h)
+        tokens = self.question_tokens(tokens)
         u = self.question(self.drop(self.words(tokens)), tokens)
         weights = []
         for wi, wq, ws in zip(self.att_img, self.att_q, self.att_score, strict=True):

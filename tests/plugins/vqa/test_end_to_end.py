@@ -77,7 +77,8 @@ def test_a_question_is_needed_to_predict(run, scenes, tmp_path):
 
 @pytest.mark.parametrize("name,args", [("ibowimg", {}), ("lstm-fusion", {"fusion": "concat"}),
                                        ("attention", {"layers": 2}), ("attention", {"use_image": False}),
-                                       ("lstm-fusion", {"use_question": False})])
+                                       ("lstm-fusion", {"use_question": False}),
+                                       ("attention", {"use_question": False})])
 def test_models_train_a_step(scenes, name, args):
     from cvkit.data import load_split
 
@@ -100,6 +101,16 @@ def test_models_train_a_step(scenes, name, args):
         same_q = task.collate([{**one[0], "image": ds[k]["image"]} for k in range(4)])
         with torch.no_grad():
             logits = task._logits(model, same_q)
+        assert torch.allclose(logits, logits[:1].expand_as(logits))
+    if args.get("use_question") is False:  # image only: neither the words nor the length of the question count
+        one = task.dataset(raw, cfg, train=False)
+        by_image: dict[str, list] = {}
+        for k in range(len(one)):
+            by_image.setdefault(raw.targets[k]["image"], []).append(k)
+        group = next(g for g in by_image.values() if len({len(one[k]["question"].split()) for k in g}) > 1)
+        picks = [one[k] for k in group]  # one image, questions of different lengths
+        with torch.no_grad():
+            logits = task._logits(model, task.collate(picks))
         assert torch.allclose(logits, logits[:1].expand_as(logits))
 
 
