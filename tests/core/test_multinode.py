@@ -70,7 +70,7 @@ def test_two_nodes_write_one_run_folder(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["epochs"] == 1
     assert sorted(p.name for p in out.iterdir() if not p.name.endswith(".png")) == \
-        ["best.pt", "config.yaml", "last.pt", "metrics.csv", "summary.json"]
+        ["best.pt", "config.yaml", "last.pt", "metrics.csv", "summary.json", "val_batches.json"]
     assert sum("run folder:" in p.stderr for p in nodes) == 1  # one report, from global rank 0
     assert _weights(out)
 

@@ -15,7 +15,7 @@ from cvkit_promptseg import records
 from cvkit_promptseg.datasets.coco import CocoPromptFormat
 from cvkit_promptseg.datasets.shapes import ShapesPromptDataset
 from cvkit_promptseg.datasets.voc import VocPromptFormat
-from cvkit_promptseg.metric import PromptSegEvaluator, metric_names
+from cvkit_promptseg.metric import PromptSegEvaluator
 
 
 class PromptSegScoring(Scoring):
@@ -27,9 +27,6 @@ class PromptSegScoring(Scoring):
 
     def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator:
         return PromptSegEvaluator(info)
-
-    def metric_names(self) -> list[str]:
-        return metric_names()
 
     def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
         return records.parse_record(record)
