@@ -93,6 +93,7 @@ class Run:
     dataset_fingerprint: dict[str, Any]
     annotation_skips: int = 0  # RawSplit.skipped of the train and val splits (--skip-bad)
     ema: ModelEMA | None = None  # --ema: the averaged weights (set up by ``fit``)
+    last_eval: EvalResult | None = None  # the latest validation (its details feed the run folder's curves)
 
     @property
     def module(self) -> nn.Module:
@@ -359,6 +360,7 @@ def _evaluate(run: Run, skips: SkipCounter, amp_dtype: torch.dtype | None = None
 def _end_epoch(run: Run, result: EvalResult, row: dict[str, Any], seconds: float, skips: SkipCounter,
                optimizer: Any = None, scheduler: Any = None, scaler: Any = None) -> None:
     ck = run.ckpt
+    run.last_eval = result
     row.update({f"val_{k}": v for k, v in result.metrics.items()})
     row["time"] = seconds
     ck.history.append(row)

@@ -63,7 +63,7 @@ def _curves(details: dict[str, Any], out: Path) -> list[Path]:
 
 def _draw(run: Any, picks: list[int]) -> list[tuple[int, str, ValidationPicture]]:
     """Predict the picked samples in batches and let the task draw each; unreadable samples are left out."""
-    task, ds, model = run.task, run.val_set, run.module
+    task, ds, model = run.task, run.val_set, getattr(run, "eval_module", run.module)  # the EMA's with --ema
     size = max(1, min(int(getattr(run.cfg, "batch_size", 8) or 8), 16))
     was_training = model.training
     model.eval()
