@@ -31,6 +31,18 @@ def cvkit(*args: str, input: str | None = None, check: bool = False, cwd: Path |
 
 # ``python -c NO_TORCH ARGS`` runs the CLI with every import of torch or torchvision refused: what must work
 # without torch (exported models, scoring a predictions file) is run this way.
+class StopAfter:
+    """Stands in for the SIGINT flag given to the training loop: asks it to stop after ``n`` asks."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    @property
+    def requested(self) -> bool:
+        self.n -= 1
+        return self.n < 0
+
+
 NO_TORCH = """
 import sys
 class Refuse:

@@ -18,7 +18,7 @@ from cvkit.plugin import get_task
 from cvkit.shards import parse_size, read_member, write_shards
 from cvkit.shards.codec import NotStorable, decode, encode
 from cvkit.vision.schema import ImageAnnotation, ObjectAnnotation
-from tests.conftest import cvkit
+from tests.conftest import StopAfter, cvkit
 
 
 @pytest.fixture(scope="module")
@@ -156,17 +156,6 @@ def test_each_sample_once_across_ranks_and_workers(digits: tuple[str, str]) -> N
     assert len(seen) == len(raw.sources) == 360 and set(seen) == set(raw.sources)
 
 
-class _StopAfter:
-    """Stands in for the SIGINT flag: asks the loop to stop after ``n`` steps."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    @property
-    def requested(self) -> bool:
-        self.n -= 1
-        return self.n < 0
-
 
 def test_mid_epoch_resume_from_shards_is_exact(digits: tuple[str, str], tmp_path: Path) -> None:
     from cvkit.engine.train import Interrupted, fit, prepare
@@ -175,7 +164,7 @@ def test_mid_epoch_resume_from_shards_is_exact(digits: tuple[str, str], tmp_path
     full = _train(digits[1], tmp_path / "full", augment="light")
     run = prepare(_config(digits[1], tmp_path / "part", augment="light"), set())
     with pytest.raises(Interrupted):
-        fit(run, _StopAfter(10))  # 30 steps per epoch: stops in the middle
+        fit(run, StopAfter(10))  # 30 steps per epoch: stops in the middle
     saved = torch.load(tmp_path / "part" / "last.pt", weights_only=True)
     assert saved["epoch"] == 0 and saved["epoch_step"] == 11
     _train(digits[1], tmp_path / "part", augment="light", resume=str(tmp_path / "part" / "last.pt"))

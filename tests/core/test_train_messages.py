@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from cvkit.engine import train as engine
+from tests.conftest import StopAfter
 
 
 def test_epoch_line_shows_loss_primary_and_few_others() -> None:
@@ -91,15 +92,6 @@ def test_accumulated_gradients_equal_one_big_batch() -> None:
     assert not torch.allclose(trained(1), trained(1) * 0)  # the step changed something
 
 
-class _StopAfter:
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    @property
-    def requested(self) -> bool:
-        self.n -= 1
-        return self.n < 0
-
 
 def test_accumulate_resumes_mid_epoch_exactly(tmp_path: Path) -> None:
     import torch
@@ -113,7 +105,7 @@ def test_accumulate_resumes_mid_epoch_exactly(tmp_path: Path) -> None:
     engine.train(cfg(tmp_path / "full"), set())
     run = engine.prepare(cfg(tmp_path / "part"), set())
     with pytest.raises(engine.Interrupted):
-        engine.fit(run, _StopAfter(2))  # asked during the 3rd batch: stops after the 4th, a group boundary
+        engine.fit(run, StopAfter(2))  # asked during the 3rd batch: stops after the 4th, a group boundary
     saved = torch.load(tmp_path / "part" / "last.pt", weights_only=True)
     assert saved["epoch_step"] == 4
     engine.train(cfg(tmp_path / "part", resume=str(tmp_path / "part" / "last.pt"), exist_ok=True), {"resume"})

@@ -17,6 +17,7 @@ from cvkit.engine.config import TrainConfig
 from cvkit.engine.ema import RAMP, ModelEMA
 from cvkit.engine.mix import TrainOptions, check_options
 from cvkit.errors import UsageError
+from tests.conftest import StopAfter
 
 FAST = dict(task="classify", data="builtin:digits", batch_size=256)  # 6 steps an epoch on digits' training split
 
@@ -78,7 +79,7 @@ def test_ema_mixing_and_smoothing_resume_mid_epoch_bit_exactly(tmp_path: Path) -
     engine.train(_cfg(tmp_path / "full", **options), set())
     run = engine.prepare(_cfg(tmp_path / "part", **options), set())
     with pytest.raises(engine.Interrupted):
-        engine.fit(run, _StopAfter(8))  # 7 asks in epoch 1 (6 batches, its end): stops at batch 2 of epoch 2
+        engine.fit(run, StopAfter(8))  # 7 asks in epoch 1 (6 batches, its end): stops at batch 2 of epoch 2
     assert _ckpt(tmp_path / "part" / "last.pt")["epoch_step"] == 2
     resumed = _cfg(tmp_path / "part", **options, resume=str(tmp_path / "part" / "last.pt"), exist_ok=True)
     engine.train(resumed, {"resume"})
@@ -87,15 +88,6 @@ def test_ema_mixing_and_smoothing_resume_mid_epoch_bit_exactly(tmp_path: Path) -
     assert a["ema"]["updates"] == b["ema"]["updates"] == 12
     assert _history(a) == _history(b)
 
-
-class _StopAfter:
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    @property
-    def requested(self) -> bool:
-        self.n -= 1
-        return self.n < 0
 
 
 # --------------------------------------------------------------------------------------------- save-every
