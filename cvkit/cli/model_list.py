@@ -17,6 +17,14 @@ PASSED_BY_TASK = {"self", "weights", "progress", "num_classes", "img_size", "ima
                   "pretrained", "args", "kwargs"}
 
 
+def task_defaults(task: object) -> dict[str, object]:
+    """What ``cvkit train TASK`` uses for the options left unset (before a dataset card's recommendations)."""
+    return {"data": task.spec.default_data, "model": task.default_model, "epochs": task.default_epochs,
+            "batch-size": task.default_batch_size, "lr": task.default_lr, "optimizer": task.default_optimizer,
+            "weight-decay": task.default_weight_decay, "schedule": task.default_schedule,
+            "warmup-epochs": task.default_warmup_epochs, "img-size": task.default_img_size}
+
+
 def listing(task_name: str) -> dict[str, Any]:
     """``{"names", "default", "defaults"}`` of a task, from a cache keyed by the versions and source files of the
     plugin, cvkit, torch and torchvision: a repeated ``cvkit models TASK`` imports no torch (torchvision alone
@@ -35,7 +43,6 @@ def listing(task_name: str) -> dict[str, Any]:
         pass
     doc = static_listing(task_name)  # read from the sources: no torch, no torchvision
     if doc is None:
-        from cvkit.cli.tasks import task_defaults
 
         t = get_task(task_name)
         doc = {"names": list(t.model_names()), "default": t.default_model, "defaults": task_defaults(t)}

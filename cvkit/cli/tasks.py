@@ -17,6 +17,7 @@ TASK_ARG = typer.Argument(..., help="Task name (see `cvkit tasks`).", show_defau
 def tasks_cmd(task: str = typer.Argument(None, help="Only this task, with its training defaults.", show_default=False),
               as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
     """Installed task plugins: name, package, version, models, dataset formats (broken ones with their error)."""
+    from cvkit.cli.model_list import task_defaults
     from cvkit.plugin import discover, get_task
 
     if task:
@@ -61,16 +62,9 @@ def _wrap(label: str, text: str, width: int) -> str:
                          break_long_words=False, break_on_hyphens=False)
 
 
-def task_defaults(task: object) -> dict[str, object]:
-    """What ``cvkit train TASK`` uses for the options left unset (before a dataset card's recommendations)."""
-    return {"data": task.spec.default_data, "model": task.default_model, "epochs": task.default_epochs,
-            "batch-size": task.default_batch_size, "lr": task.default_lr, "optimizer": task.default_optimizer,
-            "weight-decay": task.default_weight_decay, "schedule": task.default_schedule,
-            "warmup-epochs": task.default_warmup_epochs, "img-size": task.default_img_size}
-
-
 def defaults_block(name: str) -> str:
     """``defaults for TASK:`` and one ``--option value`` per line (imports the task)."""
+    from cvkit.cli.model_list import task_defaults
     from cvkit.plugin import get_task
 
     values = task_defaults(get_task(name))
@@ -91,7 +85,7 @@ def models_cmd(task: str = TASK_ARG,
                num_classes: int = typer.Option(10, min=1, help="Classes assumed for --params (count-params "
                                                "assumes the same).")) -> None:
     """Models of a task (the default one marked *); with NAME, that model's --model-arg keys and defaults."""
-    from cvkit.cli.model_list import REQUIRED, count_on_meta, list_models, listing, model_arguments
+    from cvkit.cli.model_list import REQUIRED, count_on_meta, list_models, listing, model_arguments, task_defaults
     from cvkit.plugin import check_model_name, discover, get_task
 
     if name or params or task not in discover():

@@ -11,8 +11,7 @@ import sys
 
 import pytest
 
-from cvkit.cli.model_list import listing, static_listing, torchvision_model_names
-from cvkit.cli.tasks import task_defaults
+from cvkit.cli.model_list import listing, static_listing, task_defaults, torchvision_model_names
 from cvkit.plugin import discover, get_task
 
 # the CLI in a fresh process, then which of torch/torchvision it imported
