@@ -91,7 +91,8 @@ def train_cmd(
     freeze_backbone: bool = typer.Option(False, help="Train only the head (linear probe)."),
     devices: int = typer.Option(1, min=1, help="Processes for distributed data-parallel training on this machine "
                                 "(one per GPU; gloo on CPU)."),
-    workers: int = typer.Option(0, min=0, help="DataLoader worker processes."),
+    workers: str = typer.Option("0", help="DataLoader worker processes, or auto: on CPU one core decodes and "
+                                "augments in a worker while the others compute; on a GPU up to 8 workers."),
     seed: int = typer.Option(0, help="Random seed (sampling, augmentation, initialisation)."),
     deterministic: bool = typer.Option(False, help="Enforce deterministic CUDA algorithms (CPU runs already are)."),
     amp: bool = typer.Option(False, help="Mixed precision on CUDA (bf16 where supported, else fp16)."),

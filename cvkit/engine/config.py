@@ -41,7 +41,7 @@ class TrainConfig:
     device: str = "auto"
     freeze_backbone: bool = False
     devices: int = 1
-    workers: int = 0
+    workers: int | str = 0  # loader processes, or "auto" (resolved per machine by ``workers_for``)
     seed: int = 0
     deterministic: bool = False
     amp: bool = False
@@ -53,6 +53,9 @@ class TrainConfig:
     images: str | None = None
     videos: str | None = None
 
+    def __post_init__(self) -> None:
+        self.workers = parse_workers(self.workers)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -63,6 +66,19 @@ class TrainConfig:
         if self.videos:
             opts["videos"] = self.videos
         return opts
+
+
+def parse_workers(value: Any) -> int | str:
+    """``--workers``: a count of loader processes (0: load in the training process) or ``auto``."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"--workers {value!r}: expected a number of worker processes or auto") from None
+    if count < 0 or isinstance(value, float) and value != count:
+        raise UsageError(f"--workers {value!r}: expected a number of worker processes or auto")
+    return count
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:

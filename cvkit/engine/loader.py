@@ -167,6 +167,17 @@ def auto_workers(device_type: str, world: int = 1) -> tuple[int, int]:
     return 1, share - 1
 
 
+def workers_for(workers: int | str, device_type: str, world: int = 1) -> int:
+    """The loader processes for ``--workers`` (a count, or ``auto``); ``auto`` also sizes this process's
+    intra-op threads to the cores left for computing, unless OMP_NUM_THREADS says otherwise."""
+    if workers != "auto":
+        return int(workers)
+    count, threads = auto_workers(device_type, world)
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(threads)
+    return count
+
+
 class SkipCounter:
     """Counts skipped inputs and warns once per file.
 

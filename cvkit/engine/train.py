@@ -24,13 +24,14 @@ from cvkit.engine.dist import DistContext, init_from_env
 from cvkit.engine.ema import ModelEMA
 from cvkit.engine.evaluate import EvalResult, evaluate_model
 from cvkit.engine.finish import epoch_summary, write_summary
-from cvkit.engine.loader import EpochSampler, SkipCounter, make_loader
+from cvkit.engine.loader import EpochSampler, SkipCounter, make_loader, workers_for
 from cvkit.engine.mix import TrainOptions, batch_seed, check_options
 from cvkit.engine.optim import build_optimizer, build_scheduler
 from cvkit.engine.pretrained import load_pretrained
 from cvkit.engine.setup import apply_task_defaults, check_train_options, init_weights_from, merge_resume_config
 from cvkit.engine.state import capture_rng, restore_rng, seed_everything
 from cvkit.errors import CvkitError
+from cvkit.io.atomic import atomic_copy
 from cvkit.plugin import get_task
 from cvkit.task import ModelConfig, Task, TaskDataset
 
@@ -94,6 +95,7 @@ class Run:
     annotation_skips: int = 0  # RawSplit.skipped of the train and val splits (--skip-bad)
     ema: ModelEMA | None = None  # --ema: the averaged weights (set up by ``fit``)
     last_eval: EvalResult | None = None  # the latest validation (its details feed the run folder's curves)
+    workers: int = 0  # loader processes (--workers, with auto resolved for this machine)
 
     @property
     def module(self) -> nn.Module:
@@ -129,6 +131,7 @@ def prepare(cfg: TrainConfig, explicit: set[str]) -> Run:
     dist = init_from_env(device_kind)
     device = select_device(cfg.device, dist.local_rank)
     configure_threads(dist.world if device.type == "cpu" else 1)
+    workers = workers_for(cfg.workers, device.type, dist.world)
     seed_everything(cfg.seed, cfg.deterministic and device.type == "cuda")
 
     opts = cfg.data_options()
@@ -165,7 +168,7 @@ def prepare(cfg: TrainConfig, explicit: set[str]) -> Run:
     fp = rundir.fingerprint(raw_train.files + raw_val.files, raw_train.sources + raw_val.sources)
     skipped = raw_train.skipped + (raw_val.skipped if raw_val.info.split != raw_train.info.split else 0)
     return Run(cfg, task, dist, device, model, model_cfg, task.dataset(raw_train, model_cfg, train=True),
-               task.dataset(raw_val, model_cfg, train=False), out, ckpt, fp, skipped)
+               task.dataset(raw_val, model_cfg, train=False), out, ckpt, fp, skipped, workers=workers)
 
 
 def fit(run: Run, stop: _StopFlag) -> None:
@@ -217,7 +220,7 @@ def fit(run: Run, stop: _StopFlag) -> None:
         start_pos = ck.epoch_step * cfg.batch_size if epoch == ck.epoch else 0
         sums = dict(ck.partial or {}) if start_pos else {}
         sampler = EpochSampler(len(run.train_set), True, cfg.seed, epoch, dist.rank, dist.world, True, start_pos)
-        loader = make_loader(run.train_set, task.collate, cfg.batch_size, sampler, cfg.workers, cfg.skip_bad,
+        loader = make_loader(run.train_set, task.collate, cfg.batch_size, sampler, run.workers, cfg.skip_bad,
                              pin_memory=device.type == "cuda")
         # DataLoader draws a base seed as its iterator starts: from a generator of its own, not from the run's
         # stream, which a run resumed mid-epoch is at another point of (dropout would then differ)
@@ -340,7 +343,7 @@ def _check_finite(logs: dict[str, float], epoch: int, step: int) -> None:
 def _fit_in_one_pass(run: Run, skips: SkipCounter) -> bool:
     """k-NN, HOG+SVM and the like are fitted in one pass over the training set instead of by SGD."""
     sampler = EpochSampler(len(run.train_set), False, rank=run.dist.rank, world=run.dist.world)
-    loader = make_loader(run.train_set, run.task.collate, run.cfg.batch_size, sampler, run.cfg.workers,
+    loader = make_loader(run.train_set, run.task.collate, run.cfg.batch_size, sampler, run.workers,
                          run.cfg.skip_bad)
 
     def batches():
@@ -353,7 +356,7 @@ def _fit_in_one_pass(run: Run, skips: SkipCounter) -> bool:
 
 
 def _evaluate(run: Run, skips: SkipCounter, amp_dtype: torch.dtype | None = None) -> EvalResult:
-    return evaluate_model(run.task, run.eval_module, run.val_set, run.device, run.cfg.batch_size, run.cfg.workers,
+    return evaluate_model(run.task, run.eval_module, run.val_set, run.device, run.cfg.batch_size, run.workers,
                           run.cfg.skip_bad, dist=run.dist, amp_dtype=amp_dtype, skips=skips)
 
 
@@ -373,9 +376,9 @@ def _end_epoch(run: Run, result: EvalResult, row: dict[str, Any], seconds: float
     summary = epoch_summary(row, result.primary)
     if run.dist.is_main:
         info(f"epoch {ck.epoch}/{run.cfg.epochs}  {summary}  ({seconds:.1f} s)")
-    _save(run, optimizer, scheduler, scaler, "last.pt")
-    if improved:
-        _save(run, optimizer, scheduler, scaler, "best.pt")
+    last = _save(run, optimizer, scheduler, scaler, "last.pt")
+    if improved and run.dist.is_main:  # the same checkpoint: linked, not serialised a second time
+        atomic_copy(last, run.out / "best.pt")
     if run.dist.is_main:
         rundir.write_metrics(run.out, ck.history)
 

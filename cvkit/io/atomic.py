@@ -90,6 +90,32 @@ def write_bytes(path: str | Path, data: bytes) -> None:
         fh.write(data)
 
 
+def atomic_copy(src: str | Path, dst: str | Path) -> None:
+    """Make ``dst`` a complete copy of ``src`` atomically: a hard link renamed over ``dst`` where the file system
+    allows it (no bytes copied; ``src`` replaced later by a rename keeps ``dst`` intact), else a copied temporary."""
+    import shutil
+
+    src, dst = Path(src), Path(dst)
+    fd, tmp = mkstemp_beside(dst)
+    os.close(fd)
+    try:
+        os.unlink(tmp)
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+        os.replace(tmp, dst)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        translated = disk_error(exc, dst)
+        if translated is not None:
+            raise translated from None
+        raise
+
+
 def torch_save(obj: Any, path: str | Path) -> None:
     """``torch.save`` through an atomic write."""
     import torch

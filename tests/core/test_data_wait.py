@@ -119,3 +119,35 @@ def test_auto_workers_gives_one_core_to_data_on_cpu(monkeypatch):
     assert auto_workers("cpu") == (1, 15)
     assert auto_workers("cuda") == (8, 1)
     assert auto_workers("cuda", world=8) == (1, 1)
+
+
+def test_workers_option_takes_a_count_or_auto(monkeypatch):
+    from cvkit.engine.config import TrainConfig
+    from cvkit.engine.loader import workers_for
+
+    assert TrainConfig("classify", workers="3").workers == 3
+    assert TrainConfig("classify", workers="Auto").workers == "auto"
+    for bad in ("-1", "many", 1.5):
+        with pytest.raises(UsageError, match="--workers"):
+            TrainConfig("classify", workers=bad)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(4)), raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    threads = torch.get_num_threads()
+    try:
+        assert workers_for(2, "cpu") == 2 and torch.get_num_threads() == threads  # a count changes no threads
+        assert workers_for("auto", "cpu") == 1 and torch.get_num_threads() == 3
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user's thread count wins
+        torch.set_num_threads(2)
+        assert workers_for("auto", "cpu") == 1 and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_a_bad_workers_value_is_one_line_before_any_work(tmp_path):
+    from tests.conftest import cvkit
+
+    proc = cvkit("train", "classify", "--workers", "lots", "--out", str(tmp_path / "run"))
+    assert proc.returncode == 2
+    expected = "error: --workers 'lots': expected a number of worker processes or auto"
+    assert proc.stderr.strip().splitlines() == [expected]
+    assert not (tmp_path / "run").exists()
