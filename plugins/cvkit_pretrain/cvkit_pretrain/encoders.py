@@ -1,46 +1,84 @@
-"""The encoder: a torchvision ResNet without its classifier, exactly the trunk ``cvkit train classify --model NAME``
-builds, so that a pretrained encoder initialises that classifier (``--weights``) tensor for tensor.
+"""The encoders, each exactly the trunk of a classifier that ``cvkit train classify`` builds under the same name,
+so that a pretrained encoder initialises that classifier (``--weights``) tensor for tensor:
 
-The pooled output (``backbone(x)``, the input of ResNet's ``fc``) is the feature vector the probes read; the last
-feature map (stride 32) feeds the methods that decode images (colourisation, autoencoder).
+- a torchvision ResNet (``resnet18``, any ``resnet*``/``resnext*``/``wide_resnet*``) with its ``fc`` an identity:
+  classify's ``--model resnet18`` minus its head. Last feature map at stride 32.
+- ``sample-cnn-gap``: the course's small network, [conv3x3-ReLU] x 2 then 2x2 max-pool, repeated until the map is
+  4 x 4, global average pooling; ``channels`` filters in every conv. Its tensors carry the names (positions) of
+  classify's ``--model sample-cnn-gap --model-arg channels=N`` built at the same image size, whose linear head
+  follows the pooling, and it is initialised as that classifier is (``cvkit.nn.init.init_weights``: Kaiming),
+  so its random baseline is the classifier's own random start. Far cheaper than a ResNet-18 on small images,
+  and it keeps 32-px inputs at full resolution in its first block (a ResNet stem divides them by 4 at once).
+
+The pooled output is the feature vector the probes read; the last feature map feeds the methods that decode
+images (colourisation, autoencoder).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from cvkit.errors import UsageError
+from cvkit.nn.init import init_weights
 
 FAMILIES = ("resnet", "resnext", "wide_resnet")
+SMALL = "sample-cnn-gap"
+DEFAULT_CHANNELS = 32
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """What the encoder is: its name, its width (``sample-cnn-gap`` only) and the image size it is built for."""
+
+    name: str
+    img_size: int
+    channels: int = DEFAULT_CHANNELS
 
 
 def encoder_names() -> list[str]:
     import torchvision
 
-    return [n for n in torchvision.models.list_models(module=torchvision.models) if n.startswith(FAMILIES)]
+    names = [n for n in torchvision.models.list_models(module=torchvision.models) if n.startswith(FAMILIES)]
+    return [SMALL, *names]
 
 
-def build_encoder(name: str) -> tuple[nn.Module, int]:
-    """A randomly initialised ResNet ``name`` whose ``fc`` is an identity; returns it and its feature width."""
+def sample_cnn_trunk(img_size: int, channels: int) -> nn.Sequential:
+    """[conv3x3-ReLU] x 2 + max-pool blocks down to 4 x 4, then global average pooling and flatten."""
+    if img_size < 8 or img_size & (img_size - 1):
+        raise UsageError(f"encoder={SMALL} needs a power-of-two --img-size of at least 8 (got {img_size})")
+    if channels < 1:
+        raise UsageError(f"--model-arg channels={channels}: expected a positive whole number")
+    layers: list[nn.Module] = []
+    c_in, size = 3, img_size
+    while size > 4:
+        layers += [nn.Conv2d(c_in, channels, 3, padding=1), nn.ReLU(inplace=True),
+                   nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+        c_in, size = channels, size // 2
+    return init_weights(nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten()))
+
+
+def build_encoder(spec: EncoderSpec) -> tuple[nn.Module, int, int]:
+    """A randomly initialised encoder; returns it, its feature width and the side of its last feature map."""
+    if spec.name == SMALL:
+        return sample_cnn_trunk(spec.img_size, spec.channels), spec.channels, 4
     import torchvision
 
-    if name not in encoder_names():
-        raise UsageError(f"--model-arg encoder={name}: expected a torchvision ResNet ({', '.join(encoder_names())})")
-    net = torchvision.models.get_model(name, weights=None)
+    if spec.name not in encoder_names():
+        raise UsageError(f"--model-arg encoder={spec.name}: expected {SMALL} or a torchvision ResNet "
+                         f"({', '.join(encoder_names()[1:])})")
+    net = torchvision.models.get_model(spec.name, weights=None)
     dim = int(net.fc.in_features)
     net.fc = nn.Identity()
-    return net, dim
+    return net, dim, max(1, -(-spec.img_size // 32))
 
 
 def feature_map(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The last (stride-32) feature map of a ResNet trunk, before global pooling."""
+    """The encoder's last feature map, before global pooling."""
+    if isinstance(net, nn.Sequential):
+        return net[:-2](x)
     x = net.maxpool(net.relu(net.bn1(net.conv1(x))))
     return net.layer4(net.layer3(net.layer2(net.layer1(x))))
 
-
-def random_encoder(name: str, seed: int = 0) -> tuple[nn.Module, int]:
-    """The same architecture with a fixed random initialisation (the baseline of every evaluation)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build_encoder(name)

@@ -13,8 +13,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from cvkit.errors import UsageError
 from cvkit.task import IMAGENET_MEAN, IMAGENET_STD
-from cvkit_pretrain.encoders import build_encoder
+from cvkit_pretrain.encoders import DEFAULT_CHANNELS, SMALL, EncoderSpec, build_encoder
 from cvkit_pretrain.methods import Method, get_method
 
 DEFAULT_ENCODER = "resnet18"
@@ -29,11 +30,12 @@ class PretrainModel(nn.Module):
     def __init__(self, method: str, img_size: int, args: dict[str, Any], num_classes: int = 0) -> None:
         super().__init__()
         args = dict(args)
-        self.encoder_name = str(args.pop("encoder", DEFAULT_ENCODER))
+        self.encoder = encoder_spec(args, img_size)
+        self.encoder_name = self.encoder.name
         args.pop("repeat", None)  # a data option (see data.training_set)
         self.method_name, self.img_size, self.num_classes = method, int(img_size), int(num_classes)
         self.method: Method = get_method(method)(args)
-        self.backbone, self.dim = build_encoder(self.encoder_name)
+        self.backbone, self.dim, self.fmap_size = build_encoder(self.encoder)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.method.build(self)
@@ -53,6 +55,19 @@ class PretrainModel(nn.Module):
 
     def pretext_loss(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.method.loss(self, x, labels)
+
+
+def encoder_spec(args: dict[str, Any], img_size: int) -> EncoderSpec:
+    """The encoder named by the model args ``encoder`` and ``channels`` (both removed from ``args``)."""
+    name = str(args.pop("encoder", DEFAULT_ENCODER))
+    channels = args.pop("channels", None)
+    if channels is not None and name != SMALL:
+        raise UsageError(f"--model-arg channels: an option of encoder={SMALL} only (this encoder is {name})")
+    try:
+        width = int(DEFAULT_CHANNELS if channels is None else channels)
+    except (TypeError, ValueError):
+        raise UsageError(f"--model-arg channels={channels!r}: expected a whole number") from None
+    return EncoderSpec(name, int(img_size), width)
 
 
 def build(method: str, img_size: int, args: dict[str, Any], num_classes: int) -> PretrainModel:

@@ -32,6 +32,7 @@ from cvkit.task import (
 from cvkit_pretrain import models
 from cvkit_pretrain.data import PretrainDataset, evaluation_set, training_set
 from cvkit_pretrain.datasets import BUILTINS, FORMATS
+from cvkit_pretrain.encoders import SMALL
 from cvkit_pretrain.methods import METHODS
 from cvkit_pretrain.methods.colorize import Colorize, colourised
 from cvkit_pretrain.metric import ProbeEvaluator
@@ -103,7 +104,9 @@ class PretrainTask(Task):
         return model(batch.inputs, batch.targets)  # through forward, so that DistributedDataParallel syncs
 
     def _random_model(self, m: models.PretrainModel, device: torch.device) -> nn.Module:
-        args = {"encoder": m.encoder_name, **m.method.args}
+        args = {"encoder": m.encoder.name, **m.method.args}
+        if m.encoder.name == SMALL:
+            args["channels"] = m.encoder.channels
         key = json.dumps([m.method_name, m.img_size, args, m.num_classes, str(device)], sort_keys=True, default=str)
         if key not in self._random:
             with torch.random.fork_rng(devices=[]):

@@ -25,11 +25,11 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_imagefolder(tmp_path_factory.mktemp("folder"), {"train": 4, "val": 2})
 
 
-def checkpoint(data: Path, method: str, out: Path, args: dict | None = None) -> Path:
+def checkpoint(data: Path, method: str, out: Path, args: dict | None = None, img: int = 32) -> Path:
     """An untrained checkpoint of ``method`` (what `cvkit train` would save after zero steps)."""
     task = get_task("pretrain")
     raw = load_split(task, f"imagefolder:{data}", "train")
-    cfg = ModelConfig(method, 32, dict(args or {}), task.mean, task.std)
+    cfg = ModelConfig(method, img, dict(args or {}), task.mean, task.std)
     torch.manual_seed(1)
     model = task.build_model(cfg, raw.info)
     save_checkpoint(Checkpoint("pretrain", cfg, raw.info, model.state_dict()), out)
@@ -48,20 +48,29 @@ def test_train_then_eval_json(data: Path, tmp_path: Path) -> None:
     assert doc["metrics"]["num_fit"] == 8 and doc["metrics"]["num_scored"] == 4
 
 
-def test_classify_starts_from_the_pretrained_encoder(data: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("encoder", "classifier", "img"), [
+    ({}, ModelConfig("resnet18", 32), 32),
+    ({"encoder": "sample-cnn-gap", "channels": 12}, ModelConfig("sample-cnn-gap", 32, {"channels": 12}), 32),
+    ({"encoder": "sample-cnn-gap", "channels": 8}, ModelConfig("sample-cnn-gap", 64, {"channels": 8}), 64),
+])
+def test_classify_starts_from_the_pretrained_encoder(data: Path, tmp_path: Path, encoder: dict,
+                                                     classifier: ModelConfig, img: int) -> None:
     from cvkit.engine.setup import init_weights_from
 
-    ckpt = checkpoint(data, "simclr", tmp_path / "simclr.pt")
+    ckpt = checkpoint(data, "simclr", tmp_path / "simclr.pt", encoder, img)
     classify = get_task("classify")
     info = load_split(classify, f"imagefolder:{data}", "train").info
     torch.manual_seed(2)
-    model = classify.build_model(ModelConfig("resnet18", 32), info)
+    model = classify.build_model(classifier, info)
     init_weights_from(model, str(ckpt))
-    encoder = {k.removeprefix("backbone."): v for k, v in load_checkpoint(ckpt).state_dict.items()
-               if k.startswith("backbone.")}
+    encoder_sd = {k.removeprefix("backbone."): v for k, v in load_checkpoint(ckpt).state_dict.items()
+                  if k.startswith("backbone.")}
     own = model.state_dict()
-    assert set(own) - set(encoder) == {"fc.weight", "fc.bias"}  # every tensor but the new head
-    for name, value in encoder.items():
+    head = {"fc.weight", "fc.bias"} if classifier.name == "resnet18" else {f"{len(model) - 1}.weight",
+                                                                            f"{len(model) - 1}.bias"}
+    assert set(own) - set(encoder_sd) == head  # every tensor but the new head
+    assert set(encoder_sd) <= set(own)
+    for name, value in encoder_sd.items():
         assert torch.equal(own[name], value), name
 
 

@@ -15,12 +15,13 @@ from cvkit.task import ModelConfig
 
 from .fixtures import make_imagefolder
 
-METHOD_ARGS = {
-    "relpos": {"chroma": "drop"},
+SMALL = {"encoder": "sample-cnn-gap", "channels": 8}
+METHOD_ARGS = {  # both encoder kinds: the ResNet trunk's stride-32 map and the small net's 4 x 4 map
+    "relpos": {"chroma": "drop", **SMALL},
     "colorize": {"split_brain": True},
-    "rotation": {},
-    "simclr": {"rotate": 10},
-    "autoencoder": {},
+    "rotation": SMALL,
+    "simclr": {"rotate": 10, **SMALL},
+    "autoencoder": SMALL,
     "supervised": {},
 }
 
@@ -59,3 +60,18 @@ def test_method_trains_and_evaluates(method: str, data: Path, monkeypatch: pytes
         assert math.isfinite(m[name]), name
     assert m["num_fit"] == 12 and m["num_scored"] == 6
     assert result.primary == "knn_top1"
+
+
+def test_encoder_options_are_checked() -> None:
+    from cvkit.errors import UsageError
+    from cvkit_pretrain.models import build
+
+    with pytest.raises(UsageError, match="channels"):
+        build("rotation", 32, {"encoder": "resnet18", "channels": 8}, 2)
+    with pytest.raises(UsageError, match="power-of-two"):
+        build("rotation", 24, SMALL, 2)
+    with pytest.raises(UsageError, match="encoder=vgg11"):
+        build("rotation", 32, {"encoder": "vgg11"}, 2)
+    model = build("autoencoder", 64, dict(SMALL), 2)
+    assert model.dim == 8 and model.fmap_size == 4
+    assert model.method.encode(model, torch.rand(2, 3, 64, 64)).shape == (2, 8, 4, 4)

@@ -1,6 +1,6 @@
 """Convolutional autoencoder: the encoder's last feature map is the code (512 x 1 x 1 for a ResNet-18 on 32-px
-images: a bottleneck), a decoder draws the image back, and the loss is the mean squared error ||D(E(x)) - x||^2.
-``cvkit visualize interpolate`` decodes the straight line between two images' codes."""
+images, C x 4 x 4 for ``sample-cnn-gap``: a bottleneck), a decoder draws the image back, and the loss is the mean
+squared error ||D(E(x)) - x||^2. ``cvkit visualize interpolate`` decodes the straight line between two images' codes."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class Autoencoder(Method):
     name = "autoencoder"
 
     def build(self, model: PretrainModel) -> None:
-        model.head = decoder(model.dim, 3, max(1, -(-model.img_size // 32)), model.img_size)
+        model.head = decoder(model.dim, 3, model.fmap_size, model.img_size)
 
     def encode(self, model: PretrainModel, x: torch.Tensor) -> torch.Tensor:
         return feature_map(model.backbone, self.encoder_input(model, x))

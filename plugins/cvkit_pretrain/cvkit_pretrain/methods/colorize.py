@@ -73,7 +73,7 @@ class Colorize(Method):
         self.lam = float(self.args["rebalance"])
         if not 0 <= self.lam <= 1:
             raise UsageError(f"--model-arg rebalance={self.lam}: expected a value in [0, 1]")
-        size, fmap = model.img_size, max(1, -(-model.img_size // 32))
+        size, fmap = model.img_size, model.fmap_size
         self.out_size = max(1, size // 4)
         bins = ab_bins()
         model.register_buffer("ab_bins", bins.clone())
@@ -81,7 +81,7 @@ class Colorize(Method):
         out = len(bins) if self.args["loss"] == "classify" else 2
         model.head = decoder(model.dim, out, fmap, self.out_size, extra=1)
         if self.args["split_brain"]:
-            model.backbone2, _ = build_encoder(model.encoder_name)
+            model.backbone2, _, _ = build_encoder(model.encoder)
             model.head2 = decoder(model.dim, 1, fmap, self.out_size, extra=2)
 
     def encoder_input(self, model: PretrainModel, x: torch.Tensor) -> torch.Tensor:
