@@ -6,9 +6,10 @@ so that a pretrained encoder initialises that classifier (``--weights``) tensor 
 - ``sample-cnn-gap``: the course's small network, [conv3x3-ReLU] x 2 then 2x2 max-pool, repeated until the map is
   4 x 4, global average pooling; ``channels`` filters in every conv. Its tensors carry the names (positions) of
   classify's ``--model sample-cnn-gap --model-arg channels=N`` built at the same image size, whose linear head
-  follows the pooling, and it is initialised as that classifier is (``cvkit.nn.init.init_weights``: Kaiming),
-  so its random baseline is the classifier's own random start. Far cheaper than a ResNet-18 on small images,
-  and it keeps 32-px inputs at full resolution in its first block (a ResNet stem divides them by 4 at once).
+  follows the pooling. It keeps PyTorch's default initialisation (classify's Kaiming start trained worse
+  features with SimCLR in the same 3 minutes on digits: 5-NN 0.942 against 0.975). Far cheaper than a
+  ResNet-18 on small images, and it keeps 32-px inputs at full resolution in its first block (a ResNet stem
+  divides them by 4 at once).
 
 The pooled output is the feature vector the probes read; the last feature map feeds the methods that decode
 images (colourisation, autoencoder).
@@ -22,7 +23,6 @@ import torch
 from torch import nn
 
 from cvkit.errors import UsageError
-from cvkit.nn.init import init_weights
 
 FAMILIES = ("resnet", "resnext", "wide_resnet")
 SMALL = "sample-cnn-gap"
@@ -57,7 +57,7 @@ def sample_cnn_trunk(img_size: int, channels: int) -> nn.Sequential:
         layers += [nn.Conv2d(c_in, channels, 3, padding=1), nn.ReLU(inplace=True),
                    nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
         c_in, size = channels, size // 2
-    return init_weights(nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten()))
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
 
 def build_encoder(spec: EncoderSpec) -> tuple[nn.Module, int, int]:
