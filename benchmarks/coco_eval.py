@@ -11,7 +11,8 @@ script exits with status 1. Prints one row: measure, ours (s), pycocotools (s), 
 Whole-process rows (``measure_process(n_images)``; 500 and 5,000 images, ~10k and ~100k detections; ``--quick``:
 500 only): ``cvkit eval detect --data coco:GT.json --predictions RES.json`` against a plain pycocotools script on
 the same files, wall time of each process including its imports; the 12 stats must be equal. The same for
-``segm`` (``cvkit eval instance``; boxes as polygons and RLEs) and ``keypoints`` (``cvkit eval pose --metric oks``
+``segm`` (``cvkit eval instance --metric segm``, mask AP alone as the script computes it; boxes as polygons and
+RLEs) and ``keypoints`` (``cvkit eval pose --metric oks``
 on a ``person_keypoints`` file, 17 COCO keypoints; the 10 stats). Rows print as a Markdown table (value, baseline,
 ratio, target, pass/miss)."""
 
@@ -231,8 +232,9 @@ def measure_process(n_images: int, repeats: int = 3, seed: int = 0, tmp: Path | 
         gt_file.write_text(json.dumps(gt))
         res_file.write_text(json.dumps(results))
         script.write_text(PYCOCOTOOLS_SCRIPT)
+        metric = {"keypoints": ["--metric", "oks"], "segm": ["--metric", "segm"]}.get(iou_type, [])
         ours_cmd = [sys.executable, "-m", "cvkit", "eval", task, "--data", f"coco:{gt_file}", "--predictions",
-                    str(res_file), "--json"] + (["--metric", "oks"] if iou_type == "keypoints" else [])
+                    str(res_file), "--json", *metric]
         ref_cmd = [sys.executable, str(script), str(gt_file), str(res_file), iou_type]
         ref_t, ours_t = [], []
         for _ in range(repeats):

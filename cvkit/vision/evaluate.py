@@ -210,7 +210,10 @@ def load_results(coco_gt: Any, results: list[dict[str, Any]]) -> Any:
     from pycocotools.coco import COCO
 
     first = results[0]
-    masks = "segmentation" in first and not ("bbox" in first and first["bbox"] != []) and "caption" not in first
+    boxes_first = "caption" in first or ("bbox" in first and first["bbox"] != [])
+    if not boxes_first and "segmentation" not in first and "keypoints" in first:
+        return _load_keypoint_results(coco_gt, results)
+    masks = "segmentation" in first and not boxes_first
     segms = [r.get("segmentation") for r in results] if masks else []
     if not masks or not all(type(s) is dict and type(s.get("counts")) in (str, bytes) for s in segms):
         return coco_gt.loadRes(results)
@@ -228,6 +231,36 @@ def load_results(coco_gt: Any, results: list[dict[str, Any]]) -> Any:
             r["bbox"] = next(boxes)
         r["id"] = j + 1
         r["iscrowd"] = 0
+    res.dataset["annotations"] = results
+    res.createIndex()
+    return res
+
+
+def _load_keypoint_results(coco_gt: Any, results: list[dict[str, Any]]) -> Any:
+    """``loadRes`` of keypoint results with each result's box and area (the extent of its keypoints) computed over
+    all results of one length at once: the same numbers as loadRes's per-result ``np.min`` / ``np.max``."""
+    from pycocotools.coco import COCO
+
+    lengths = {len(r["keypoints"]) for r in results}
+    if 0 in lengths or any(n % 3 for n in lengths):
+        return coco_gt.loadRes(results)  # its own error for what it cannot read
+    ids = {r["image_id"] for r in results}
+    assert ids == ids & set(coco_gt.getImgIds()), "Results do not correspond to current coco set"
+    res = COCO()
+    res.dataset["info"] = copy.deepcopy(coco_gt.dataset.get("info", {}))
+    res.dataset["images"] = list(coco_gt.dataset["images"])
+    res.dataset["categories"] = copy.deepcopy(coco_gt.dataset["categories"])
+    for n in lengths:
+        rows = [j for j, r in enumerate(results) if len(r["keypoints"]) == n]
+        kp = np.array([results[j]["keypoints"] for j in rows])
+        x0, x1 = kp[:, 0::3].min(1), kp[:, 0::3].max(1)
+        y0, y1 = kp[:, 1::3].min(1), kp[:, 1::3].max(1)
+        area = (x1 - x0) * (y1 - y0)
+        for i, j in enumerate(rows):
+            r = results[j]
+            r["area"] = area[i]
+            r["id"] = j + 1
+            r["bbox"] = [x0[i], y0[i], x1[i] - x0[i], y1[i] - y0[i]]
     res.dataset["annotations"] = results
     res.createIndex()
     return res

@@ -169,3 +169,44 @@ def test_results_read_and_listed_as_per_entry_conversions(tmp_path):
     assert listed == want and all(type(v) is float for r in listed for v in r["bbox"])
     plain = {"boxes": np.array([[1.5, 2.25, 7.0, 9.125]]), "scores": np.array([0.5]), "labels": np.array([1])}
     assert results_list([plain], [7], [1, 2])[0]["bbox"] == [1.5, 2.25, 5.5, 6.875]
+
+
+def test_keypoint_results_load_as_load_res():
+    """Keypoint results' boxes and areas (their keypoints' extent), computed per length group at once, equal
+    loadRes's per-result numbers: integer and float keypoints, two skeleton lengths, NaN, then the same stats."""
+    rng = np.random.default_rng(0)
+    images = [{"id": i, "file_name": f"{i}.jpg", "width": 100, "height": 80} for i in (1, 2)]
+    cats = [{"id": 1, "name": "person", "keypoints": [f"k{j}" for j in range(4)], "skeleton": []}]
+    gt_anns, results = [], []
+    for j in range(12):
+        xy = rng.uniform(5, 75, (4, 2))
+        kp = [v for x, y in xy for v in (float(x), float(y), 2)]
+        x0, y0 = xy.min(0)
+        w, h = xy.max(0) - xy.min(0)
+        gt_anns.append({"id": j + 1, "image_id": 1 + j % 2, "category_id": 1, "keypoints": kp, "num_keypoints": 4,
+                        "bbox": [float(x0), float(y0), float(w), float(h)], "area": float(w * h), "iscrowd": 0})
+        noisy = [v + (rng.normal(0, 2) if k % 3 < 2 else 0) for k, v in enumerate(kp)]
+        results.append({"image_id": 1 + j % 2, "category_id": 1, "score": float(rng.uniform()),
+                        "keypoints": [round(v) for v in noisy] if j % 3 == 0 else noisy})
+    results.append({"image_id": 1, "category_id": 1, "score": 0.1, "keypoints": [1, 2, 1, 5, 9, 1]})  # shorter
+    results.append({"image_id": 2, "category_id": 1, "score": 0.2, "keypoints": [1.0, float("nan"), 1] * 4})
+    coco_gt = COCO()
+    coco_gt.dataset = {"images": images, "annotations": gt_anns, "categories": cats}
+    coco_gt.createIndex()
+    with contextlib.redirect_stdout(io.StringIO()):
+        ref = coco_gt.loadRes(copy.deepcopy(results))
+    ours = load_results(coco_gt, copy.deepcopy(results))
+    for k, r in ref.anns.items():
+        o = ours.anns[k]
+        assert list(o) == list(r) and o["id"] == r["id"]
+        assert np.array_equal([o["area"], *o["bbox"]], [r["area"], *r["bbox"]], equal_nan=True)
+    assert ours.dataset["categories"] == ref.dataset["categories"] and ours.imgToAnns.keys() == ref.imgToAnns.keys()
+    regular = results[:-2]  # equal-length skeletons for the evaluation itself
+    with contextlib.redirect_stdout(io.StringIO()):
+        ev = COCOeval(coco_gt, coco_gt.loadRes(copy.deepcopy(regular)), "keypoints")
+        ev.params.kpt_oks_sigmas = np.full(4, 0.05)
+        ev.evaluate(), ev.accumulate(), ev.summarize()
+        mine = COCOeval(coco_gt, load_results(coco_gt, copy.deepcopy(regular)), "keypoints")
+        mine.params.kpt_oks_sigmas = np.full(4, 0.05)
+        mine.evaluate(), mine.accumulate(), mine.summarize()
+    assert list(mine.stats) == list(ev.stats) and ev.stats[0] > 0

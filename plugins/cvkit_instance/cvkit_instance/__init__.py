@@ -9,6 +9,7 @@ spec = TaskSpec(
     scoring="cvkit_instance.scoring:InstanceScoring",
     models=("maskrcnn-small", "maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_v2"),
     dataset_formats=("coco", "voc"),
+    metrics=("coco", "segm", "bbox"),
     builtin_datasets=("shapes",),
     default_data="builtin:shapes",
 )

@@ -15,7 +15,7 @@ from cvkit_instance import records
 from cvkit_instance.datasets.coco import CocoInstanceFormat
 from cvkit_instance.datasets.shapes import ShapesInstanceDataset
 from cvkit_instance.datasets.voc import VocInstanceFormat
-from cvkit_instance.metrics.evaluator import InstanceEvaluator
+from cvkit_instance.metrics.evaluator import METRICS, InstanceEvaluator
 
 
 class InstanceScoring(Scoring):
@@ -27,6 +27,9 @@ class InstanceScoring(Scoring):
 
     def evaluator(self, info: DatasetInfo, metric: str | None = None) -> Evaluator:
         return InstanceEvaluator(info, metric)
+
+    def metric_names(self) -> list[str]:
+        return list(METRICS)
 
     def parse_record(self, record: dict[str, Any], info: DatasetInfo) -> Any:
         return records.parse_record(record, info)

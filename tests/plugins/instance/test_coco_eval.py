@@ -100,7 +100,7 @@ def reference(gt_file, results, iou_type):
     return {f"{iou_type}_{n}": float(v) for n, v in zip(STAT_NAMES, ev.stats, strict=True)}
 
 
-def ours(gt_file, results):
+def ours(gt_file, results, metric=None):
     raw = CocoInstanceFormat().load(gt_file, "val", {})
     index = {c: i for i, c in enumerate(raw.info.extra["category_ids"])}
     preds = []
@@ -111,7 +111,7 @@ def ours(gt_file, results):
                                for r in mine], np.float64).reshape(-1, 4),
             "scores": np.array([r["score"] for r in mine]), "labels": np.array([index[r["category_id"]] for r in mine]),
             "masks": [r["segmentation"] for r in mine]})
-    ev = InstanceEvaluator(raw.info)
+    ev = InstanceEvaluator(raw.info, metric)
     ev.update(range(len(preds)), preds, raw.targets)
     return ev.compute(), ev
 
@@ -128,6 +128,10 @@ def test_segm_and_bbox_equal_pycocotools(tmp_path, seed):
     if seed != 3:
         assert got["segm_AP"] > 0 and got["segm_AP"] != got["bbox_AP"]
     assert ev.primary == "segm_AP50" and len(ev.details()["per_class_segm"]) == 3
+    for kind in ("segm", "bbox"):  # --metric segm / bbox: one of the two, the same numbers, half the work
+        alone, ev = ours(f, results, kind)
+        assert alone == {k: v for k, v in got.items() if k.startswith(kind + "_")} and ev.primary == f"{kind}_AP50"
+        assert [k for k in ev.details() if k.startswith("per_class")] == [f"per_class_{kind}"]
 
 
 def test_state_merge(tmp_path):
