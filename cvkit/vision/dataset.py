@@ -5,8 +5,9 @@ for the annotations to transform with it (:meth:`~ImageAnnotationDataset.annotat
 ``BoundingBoxes``, ``Mask``), runs the transform on both at once (so boxes, masks and keypoints move with the image),
 and lets the subclass turn the result into the training target (:meth:`~ImageAnnotationDataset.finish`). A sample
 is ``{"index", "image", "target", "meta": {"source", "orig_size": (h, w), "input_size": (S, S)}}``; ``target(i)``
-stays the raw annotation in original coordinates, for evaluation. Decoded images with their annotations (training)
-and finished samples (evaluation: nothing random) are kept in a :class:`~cvkit.vision.cache.MemoryCache` when the
+stays the raw annotation in original coordinates, for evaluation. Decoded images with their annotations (training;
+resized too when the training transform starts with a ``Resize``, which draws nothing) and finished samples
+(evaluation: nothing random) are kept in a :class:`~cvkit.vision.cache.MemoryCache` when the
 dataset has targets (not when predicting). :func:`raw_split` wraps an
 :class:`~cvkit.vision.schema.AnnotationSet` into the contract's ``RawSplit``.
 """
@@ -19,6 +20,7 @@ from typing import Any
 
 import torch
 from torchvision import tv_tensors
+from torchvision.transforms import v2
 
 from cvkit.io.images import read_image
 from cvkit.task import AnnotatedDataset, Batch, DatasetInfo, ModelConfig
@@ -43,8 +45,12 @@ class ImageAnnotationDataset(AnnotatedDataset):
         self.size = int(model.img_size)
         self.args = dict(model.args)
         augment = train and model.args.get("augment", "default") != "none"
+        self.resize: v2.Resize | None = None  # applied before caching: the first op of a training transform
         if augment:
             self.transform = train_transform(self.size, model.mean, model.std, bool(model.args.get("vflip", False)))
+            ops = getattr(self.transform, "transforms", None)
+            if ops and isinstance(ops[0], v2.Resize):
+                self.resize, self.transform = ops[0], v2.Compose(ops[1:])
         else:
             self.transform = eval_transform(self.size, model.mean, model.std)
         self.finished = not augment  # the transform draws nothing: keep finished samples, not decoded images
@@ -70,10 +76,24 @@ class ImageAnnotationDataset(AnnotatedDataset):
         if self.finished:
             sample = self.cache.get(index, lambda: self._sample(index, *self.decoded(index)))
             return {**sample, "meta": dict(sample["meta"])}
-        return self._sample(index, *self.cache.get(index, lambda: self.decoded(index)))
+        return self._sample(index, *self.cache.get(index, lambda: self._resized(index)))
 
-    def _sample(self, index: int, img: torch.Tensor, ann: dict[str, Any] | None) -> dict[str, Any]:
-        h, w = int(img.shape[-2]), int(img.shape[-1])
+    def _resized(self, index: int) -> tuple[torch.Tensor, dict[str, Any] | None, tuple[int, int]]:
+        """Image ``index`` decoded with its annotations, through the transform's leading ``Resize`` if it has one,
+        and the decoded size."""
+        img, ann = self.decoded(index)
+        size = (int(img.shape[-2]), int(img.shape[-1]))
+        if self.resize is not None:
+            if ann is None:
+                img = self.resize(tv_tensors.Image(img)).as_subclass(torch.Tensor)
+            else:
+                out, ann = self.resize(tv_tensors.Image(img), ann)
+                img = out.as_subclass(torch.Tensor)
+        return img, ann, size
+
+    def _sample(self, index: int, img: torch.Tensor, ann: dict[str, Any] | None,
+                orig: tuple[int, int] | None = None) -> dict[str, Any]:
+        h, w = orig or (int(img.shape[-2]), int(img.shape[-1]))
         raw = self.target(index)
         meta = {"source": self.sources[index], "orig_size": (h, w), "input_size": (self.size, self.size)}
         if ann is None:

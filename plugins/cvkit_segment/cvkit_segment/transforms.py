@@ -20,11 +20,12 @@ from cvkit_segment.palette import VOID
 
 
 def train_transform(size: int, mean: Sequence[float], std: Sequence[float], vflip: bool = False) -> v2.Compose:
-    ops: list[v2.Transform] = [v2.RandomPhotometricDistort(p=0.5), v2.RandomHorizontalFlip()]
+    # Resize first (it draws nothing): the dataset keeps resized images in memory; the random ops run on S x S
+    ops: list[v2.Transform] = [v2.Resize((size, size), antialias=True), v2.RandomPhotometricDistort(p=0.5),
+                               v2.RandomHorizontalFlip()]
     if vflip:
         ops.append(v2.RandomVerticalFlip())
     ops += [
-        v2.Resize((size, size), antialias=True),
         v2.RandomAffine(degrees=0.0, translate=(0.1, 0.1), scale=(0.75, 1.25),
                         fill={tv_tensors.Image: 0, tv_tensors.Mask: VOID}),
         v2.ToDtype(torch.float32, scale=True),
