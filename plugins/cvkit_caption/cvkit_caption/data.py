@@ -84,3 +84,20 @@ def collate(samples: list[dict[str, Any]]) -> tuple[torch.Tensor, dict[str, torc
         owner = torch.cat([torch.full((c.shape[0],), k, dtype=torch.long) for k, c in enumerate(caps)])
         targets = {"captions": padded, "owner": owner}
     return images, targets, [int(s["index"]) for s in samples], [s["meta"] for s in samples]
+
+
+def pick_captions(captions: torch.Tensor, owner: torch.Tensor, per_image: int,
+                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """At most ``per_image`` captions of each image, chosen at random (the global generator unless one is
+    given), in image order; padding columns no kept caption needs are dropped."""
+    n = owner.shape[0]
+    keys = torch.rand(n, generator=generator, dtype=torch.float64, device=owner.device) + owner.double() * 2
+    order = keys.argsort()  # grouped by image, in random order within each image
+    grouped = owner[order]
+    counts = torch.bincount(grouped)
+    starts = counts.cumsum(0) - counts
+    rank = torch.arange(n, device=owner.device) - starts[grouped]
+    keep = order[rank < per_image].sort().values
+    captions, owner = captions[keep], owner[keep]
+    width = int((captions != 0).sum(1).max()) if captions.numel() else captions.shape[1]
+    return captions[:, :width], owner

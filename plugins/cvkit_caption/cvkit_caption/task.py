@@ -21,7 +21,7 @@ from cvkit.task import (
 )
 from cvkit.text import Vocabulary
 from cvkit_caption import models, records
-from cvkit_caption.data import CaptionDataset, collate, vocabulary
+from cvkit_caption.data import CaptionDataset, collate, pick_captions, vocabulary
 from cvkit_caption.decoding import Decoded, beam_search, sample
 from cvkit_caption.draw import draw_caption
 from cvkit_caption.scoring import CaptionScoring
@@ -51,8 +51,13 @@ class CaptionTask(CaptionScoring, Task):
     def defaults_for(self, data: str, model: str) -> dict[str, Any]:
         """Nearest-neighbour baselines are fitted in one pass; the other models' grid encoder gets a second
         convolution in its two coarsest stages (a 41-px receptive field per cell of 64-px images: shapes are
-        named far sooner than with the 17-px one)."""
-        return {"epochs": 1} if model in ("nn-pixels", "nn-cnn") else {"model_args": {"encoder_depth": 2}}
+        named far sooner than with the 17-px one). The attention LSTM decodes with a beam of 3 (its recipe for
+        ``builtin:scenes`` is in the scenes' card)."""
+        if model in ("nn-pixels", "nn-cnn"):
+            return {"epochs": 1}
+        if model == "attention-lstm":
+            return {"model_args": {"encoder_depth": 2, "beam": 3}}
+        return {"model_args": {"encoder_depth": 2}}
 
     # ----------------------------------------------------------------- data
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> CaptionDataset:
@@ -76,6 +81,7 @@ class CaptionTask(CaptionScoring, Task):
         model = models.build(config.name, vocab.to_list(), config.img_size, config.args)
         model.decode_defaults = {k: config.args[k] for k in ("beam", "temperature", "top_k", "max_len")
                                  if k in config.args}
+        model.captions_per_image = int(config.args.get("captions_per_image", 0) or 0)
         return model
 
     def example_input(self, model: nn.Module, input_size: tuple[int, ...]) -> Any:
@@ -85,6 +91,9 @@ class CaptionTask(CaptionScoring, Task):
     # -------------------------------------------------------- train / eval
     def train_step(self, model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
         caps, owner = batch.targets["captions"], batch.targets["owner"]
+        per_image = int(getattr(_unwrap(model), "captions_per_image", 0) or 0)
+        if per_image > 0:
+            caps, owner = pick_captions(caps, owner, per_image)
         logits = model(batch.inputs, caps, owner)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), caps[:, 1:].reshape(-1), ignore_index=0)
         return {"loss": loss}

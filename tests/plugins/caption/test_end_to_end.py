@@ -31,7 +31,7 @@ def scenes(tmp_path_factory) -> Path:
 def run(scenes, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("caprun") / "run"
     cvkit("train", "caption", "--data", f"coco:{scenes}", "--epochs", "1", "--batch-size", "10", "--out", str(out),
-          check=True)
+          "--model-arg", "captions_per_image=2", check=True)
     return out
 
 
@@ -69,6 +69,14 @@ def test_decoding_options_reach_predict(run, scenes, tmp_path):
     run_predict(None, run / "best.pt", val, "jsonl", str(out), None, 2, None, "torch", "cpu", 0, None,
                 task_args={"beam": "3", "max_len": "4"})
     assert all(len(json.loads(line)["tokens"]) <= 4 for line in out.read_text().splitlines())
+    # the default model decodes with a beam of 3 unless told otherwise
+    assert json.loads((run / "summary.json").read_text())["model"]["args"] == {
+        "encoder_depth": 2, "beam": 3, "captions_per_image": 2}
+    plain, beam3 = tmp_path / "plain.jsonl", tmp_path / "beam3.jsonl"
+    run_predict(None, run / "best.pt", val, "jsonl", str(plain), None, 2, None, "torch", "cpu", 0, None)
+    run_predict(None, run / "best.pt", val, "jsonl", str(beam3), None, 2, None, "torch", "cpu", 0, None,
+                task_args={"beam": "3"})
+    assert plain.read_text() == beam3.read_text()
     with pytest.raises(Exception, match="beam"):
         run_predict(None, run / "best.pt", val, "jsonl", str(out), None, 2, None, "torch", "cpu", 0, None,
                     task_args={"colour": "red"})

@@ -16,7 +16,12 @@ class ScenesBuiltin(BuiltinDataset):
     description = "64 px scenes of 1-3 coloured shapes, 5 captions each; SIZE train images (default 3000), SIZE/6 val"
 
     def card(self) -> dict[str, Any]:
-        return {"defaults": {"img_size": 64}}
+        """The attention LSTM's recipe for these scenes (5 minutes on one CPU core): 5 epochs of 20 images per
+        step, each image with 2 of its 5 references (chosen anew each step: the references say the same thing in
+        other words, and the LSTM's share of a step falls to 2/5)."""
+        return {"defaults": {"img_size": 64},
+                "models": {"attention-lstm": {"img_size": 64, "epochs": 5, "batch_size": 20,
+                                              "model_args": {"captions_per_image": 2}}}}
 
     def write(self, out: Path, fmt: str, size: int | None, seed: int) -> str:
         if fmt not in self.formats:

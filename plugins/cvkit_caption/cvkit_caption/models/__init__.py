@@ -2,7 +2,8 @@
 ``coords``, ``encoder_weights``, ``freeze_encoder``; see :mod:`cvkit.nn.grid`), ``embed``, ``hidden``,
 ``attention``, ``dropout``, ``pool`` (show-tell), ``dim``/``layers``/``heads``/``ff``/``positions``
 (transformer), and the data-side ``min_count``, ``max_vocab``, ``max_len`` and decoding defaults ``beam``,
-``temperature``, ``top_k`` (read by the dataset and the task, not passed to the network)."""
+``temperature``, ``top_k``, and ``captions_per_image`` (training: that many of each image's references per
+step, chosen at random; 0 = all) (read by the dataset and the task, not passed to the network)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from cvkit_caption.models.neighbour import NearestCaption
 from cvkit_caption.models.transformer import TransformerCaptioner
 
 MODELS = ("attention-lstm", "show-tell", "transformer", "nn-pixels", "nn-cnn")
-DATA_ARGS = ("min_count", "max_vocab", "max_len", "beam", "temperature", "top_k")
+DATA_ARGS = ("min_count", "max_vocab", "max_len", "beam", "temperature", "top_k", "captions_per_image")
 
 
 def build(name: str, vocab: list[str], img_size: int, args: dict[str, Any]) -> nn.Module:
