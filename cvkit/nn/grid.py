@@ -126,3 +126,13 @@ def grid_encoder(args: dict[str, Any]) -> GridEncoder:
 
 
 ENCODER_ARGS = ("encoder", "encoder_width", "coords", "encoder_weights", "freeze_encoder", "encoder_depth")
+
+
+def cell_coordinates(h: int, w: int, device: torch.device | None = None, dtype: torch.dtype = torch.float32
+                     ) -> torch.Tensor:
+    """``(h * w, 2)``: the x and y of each cell's centre of an ``h`` x ``w`` grid, in [-1, 1], row by row (the
+    order of ``grid.flatten(2)``). Appended to the cells' features they give a model that compares positions
+    ("left of", "above") a fixed, linear code for them, where learned per-cell embeddings must learn it."""
+    ys = (torch.arange(h, device=device, dtype=dtype) + 0.5) * (2.0 / h) - 1.0
+    xs = (torch.arange(w, device=device, dtype=dtype) + 0.5) * (2.0 / w) - 1.0
+    return torch.stack([xs.repeat(h), ys.repeat_interleave(w)], 1)

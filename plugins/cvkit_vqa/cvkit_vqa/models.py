@@ -6,7 +6,8 @@
   (``--model-arg fusion=concat`` to concatenate), then an MLP.
 - ``attention``: question-guided soft attention over the image grid (stacked attention, Yang et al. 2016):
   each of ``layers`` (default 1) attention steps weighs the grid cells by their match with the current query,
-  adds the attended image vector to the query; the final query goes through an MLP.
+  adds the attended image vector to the query; the final query goes through an MLP. ``grid_coords=true`` adds
+  each cell's x and y to its features.
 
 Ablations for every model: ``use_image=false`` (question only) and ``use_question=false`` (image only) replace
 that input by zeros. Model arguments also include ``embed``, ``hidden``, ``dropout`` and the encoder's
@@ -22,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cvkit.errors import UsageError
-from cvkit.nn.grid import ENCODER_ARGS, GridEncoder, grid_encoder
+from cvkit.nn.grid import ENCODER_ARGS, GridEncoder, cell_coordinates, grid_encoder
 
 MODELS = ("attention", "lstm-fusion", "ibowimg")
 DATA_ARGS = ("min_count", "max_vocab", "num_answers")
@@ -109,13 +110,17 @@ class LstmFusion(VqaModel):
 
 
 class StackedAttention(VqaModel):
+    """``grid_coords``: each cell's x and y (:func:`cvkit.nn.grid.cell_coordinates`) join its features, beside
+    the learned position embeddings."""
+
     def __init__(self, encoder: GridEncoder, vocab: list[str], answers: list[str], grid_cells: int,
-                 layers: int = 1, attention: int = 128, **kw: Any) -> None:
+                 layers: int = 1, attention: int = 128, grid_coords: bool = False, **kw: Any) -> None:
         super().__init__(encoder, vocab, answers, **kw)
         h = self.hidden
+        self.grid_coords = bool(grid_coords)
         self.question = QuestionLSTM(self.embed.embedding_dim, h)
         self.pos = nn.Parameter(torch.randn(grid_cells, encoder.out_channels) * 0.02)
-        self.img = nn.Linear(encoder.out_channels, h)
+        self.img = nn.Linear(encoder.out_channels + 2 * self.grid_coords, h)
         self.att_img = nn.ModuleList(nn.Linear(h, attention) for _ in range(layers))
         self.att_q = nn.ModuleList(nn.Linear(h, attention) for _ in range(layers))
         self.att_score = nn.ModuleList(nn.Linear(attention, 1) for _ in range(layers))
@@ -125,8 +130,13 @@ class StackedAttention(VqaModel):
     def attend(self, images: torch.Tensor, tokens: torch.Tensor, owner: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """The final query and the attention weights ``(B, cells)`` of each layer."""
-        grid = self.image_grid(images, owner).flatten(2).transpose(1, 2)
-        v = torch.tanh(self.img(grid + self.pos[: grid.shape[1]]))  # (B, N, h)
+        grid = self.image_grid(images, owner)
+        gh, gw = grid.shape[2:]
+        grid = grid.flatten(2).transpose(1, 2) + self.pos[: gh * gw]
+        if self.grid_coords:
+            xy = cell_coordinates(gh, gw, grid.device, grid.dtype)
+            grid = torch.cat([grid, xy.expand(grid.shape[0], -1, -1)], 2)
+        v = torch.tanh(self.img(grid))  # (B, N, h)
         tokens = self.question_tokens(tokens)
         u = self.question(self.drop(self.words(tokens)), tokens)
         weights = []

@@ -64,8 +64,14 @@ class VqaTask(VqaScoring, Task):
     default_input_size = (3, 64, 64)
 
     def defaults_for(self, data: str, model: str) -> dict[str, Any]:
-        """The grid encoder gets a second convolution in its two coarsest stages (see the caption task)."""
-        return {"model_args": {"encoder_depth": 2}}
+        """The grid encoder gets a second convolution in its two coarsest stages (see the caption task); the
+        attention model takes two attention hops over cells that carry their x and y: "what shape is left of the
+        blue square?" needs one hop to find the square and a second, queried with where it is, to find its
+        neighbour, a comparison of coordinates."""
+        args: dict[str, Any] = {"encoder_depth": 2}
+        if model == "attention":
+            args.update(layers=2, grid_coords=True)
+        return {"model_args": args}
 
     # ----------------------------------------------------------------- data
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> VqaDataset:
