@@ -21,6 +21,9 @@ from cvkit_promptseg.prompts import EVAL_CLICKS
 
 MAX_TRAIN_OBJECTS = 6  # objects per image per training step (sampled when an image has more)
 BCE_WEIGHT = 1.0  # mask loss: BCE_WEIGHT * binary cross-entropy + dice (see mask_losses)
+POINT_SHARE = 0.5  # training's first prompt: a click with this probability, else a jittered box
+CENTRE_SHARE = 0.5  # a first click at the evaluation's spot (deepest interior point) with this probability
+SINGLE_ON_CLICK = 1.0  # weight of the single output's loss on a lone first click (beside the best multimask one)
 
 
 def to_original(logits: torch.Tensor, img_size: int, input_size: tuple[int, int], orig: tuple[int, int]
@@ -179,12 +182,13 @@ def train_rounds(model: Any, images: torch.Tensor, targets: list[dict[str, Any]]
     valid = [metas[b]["input_size"] for b in objs]
     points, is_box = [], []
     for m, (nh, nw) in zip(gt_np, valid, strict=True):
-        if rng.random() < 0.5:
+        if rng.random() >= POINT_SHARE:
             box = P.jitter_box(P.mask_box(m), (nh, nw), rng)
             points.append(P.box_points(box))
             is_box.append(True)
         else:
-            x, y = P.random_point(m, rng)
+            c = P.first_click(m) if rng.random() < CENTRE_SHARE else None
+            x, y = (c.x, c.y) if c is not None else P.random_point(m, rng)
             points.append([(x, y, P.FOREGROUND)])
             is_box.append(False)
     rows = torch.arange(len(objs), device=device)
@@ -197,6 +201,8 @@ def train_rounds(model: Any, images: torch.Tensor, targets: list[dict[str, Any]]
         multi_best = loss[:, 1:].argmin(1) + 1
         pick = torch.where(single | (r > 0), torch.zeros_like(multi_best), multi_best)
         total_mask = total_mask + loss[rows, pick].mean()
+        if r == 0 and SINGLE_ON_CLICK:
+            total_mask = total_mask + SINGLE_ON_CLICK * (loss[:, 0] * (~single)).mean()
         total_iou = total_iou + F.mse_loss(iou_pred, iou_true)
         low = logits[rows, pick].unsqueeze(1).detach()
         if r + 1 < rounds:

@@ -2,16 +2,19 @@
 
 Three parts, as in SAM (Kirillov et al., 2023):
 
-- an image encoder run once per image: a small CNN down to stride 8 (16 x 16 tokens for 128 px) plus a
-  stride-4 feature map that the decoder's upsampling adds back (a skip, as in HQ-SAM: it keeps the mask edges
-  of 12-px objects sharp), also computed once per image;
+- an image encoder run once per image: a small CNN down to stride 8 (16 x 16 tokens for 128 px) plus
+  stride-4 and stride-2 feature maps that the decoder's upsampling adds back (skips, as in HQ-SAM: they keep the
+  mask edges of 12-px objects sharp), also computed once per image;
 - a prompt encoder: points as random-Fourier positional encodings plus a learned embedding of their label
-  (0 background, 1 foreground, 2 / 3 the top-left / bottom-right corner of a box, -1 padding); the previous
-  low-resolution mask logits as a dense prompt (a learned "no mask" embedding otherwise);
+  (0 background, 1 foreground, 2 / 3 the top-left / bottom-right corner of a box, -1 padding), and for a click
+  (not a box corner) the image embedding under it through a linear layer (``pointfeat=0``: SAM's encoding); the
+  previous low-resolution mask logits as a dense prompt (a learned "no mask" embedding otherwise);
 - a mask decoder: an IoU token and four mask tokens attend with the prompt tokens to the image tokens through
   two-way attention layers; each mask token becomes, through a small MLP, the weights of a dot product with the
-  upsampled (stride 4) image features. Token 0 is the single-mask output, tokens 1-3 the three "valid masks" of an
-  ambiguous prompt; the IoU head predicts the IoU of each.
+  upsampled (stride 4) image features; with ``stride=2`` (the default) a second, linear set of weights per token
+  adds a stride-2 correction to the bilinearly upsampled stride-4 masks (zero at initialisation). Token 0 is the
+  single-mask output, tokens 1-3 the three "valid masks" of an ambiguous prompt; the IoU head predicts the IoU of
+  each.
 
 Point coordinates are pixel indices ``(x, y)`` of the (padded, square) model input; 0.5 is added inside, as
 SAM does. Everything traces to ONNX (opset 17) with the prompts as inputs.
@@ -35,19 +38,23 @@ class ConvBN(nn.Sequential):
 
 
 class ImageEncoder(nn.Module):
-    """CNN to stride 8; returns the stride-8 embedding and the stride-4 skip map for the decoder."""
+    """CNN to stride 8; returns the stride-8 embedding and the skip maps for the decoder (stride 4, and stride 2
+    when the masks come out at stride 2)."""
 
-    def __init__(self, dim: int, width: int, skip: int) -> None:
+    def __init__(self, dim: int, width: int, skip: int, skip2: int = 0) -> None:
         super().__init__()
         w = width
         self.s4 = nn.Sequential(ConvBN(3, w, 2), ConvBN(w, w), ConvBN(w, 2 * w, 2), ConvBN(2 * w, 2 * w))
         self.s8 = nn.Sequential(ConvBN(2 * w, 4 * w, 2), ConvBN(4 * w, 4 * w), ConvBN(4 * w, 4 * w))
         self.neck = nn.Conv2d(4 * w, dim, 1)
         self.skip = nn.Conv2d(2 * w, skip, 1)
+        self.skip2 = nn.Conv2d(w, skip2, 1) if skip2 else None
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        f4 = self.s4(x)
-        return self.neck(self.s8(f4)), self.skip(f4)
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        f2 = self.s4[:2](x)  # stride 2
+        f4 = self.s4[2:](f2)
+        out = (self.neck(self.s8(f4)), self.skip(f4))
+        return out if self.skip2 is None else (*out, self.skip2(f2))
 
 
 class FourierPositions(nn.Module):
@@ -127,29 +134,42 @@ class MLP(nn.Sequential):
         super().__init__(*layers)
 
 
+def features_at(emb: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
+    """``(P, C, h, w)`` feature maps sampled (bilinearly) at ``(P, N, 2)`` points ``(x, y)`` normalised to [0, 1]
+    over the map's extent -> ``(P, N, C)``; a point at a cell's centre gets that cell's features exactly."""
+    grid = (2 * xy - 1).unsqueeze(1)  # (P, 1, N, 2)
+    return F.grid_sample(emb, grid, mode="bilinear", align_corners=False).squeeze(2).transpose(1, 2)
+
+
 class TinySam(nn.Module):
     """``embed(images)`` once per image, then ``decode`` any number of prompts against one embedding.
 
     ``forward(image, points, labels, mask_input, has_mask)`` runs both for ONE image and P prompts (the
     exported graph): ``image (1, 3, S, S)``, ``points (P, N, 2)``, ``labels (P, N)``, ``mask_input
-    (P, 1, S/4, S/4)`` logits, ``has_mask (P,)`` 0/1 -> ``(masks (P, 4, S/4, S/4) logits, iou (P, 4))``.
+    (P, 1, L, L)`` logits, ``has_mask (P,)`` 0/1 -> ``(masks (P, 4, L, L) logits, iou (P, 4))`` with
+    ``L = low_res = S / stride``.
     """
 
     def __init__(self, img_size: int = 128, dim: int = 96, width: int = 16, depth: int = 2, heads: int = 4,
-                 mlp: int = 256) -> None:
+                 mlp: int = 256, pointfeat: int = 1, stride: int = 2) -> None:
         super().__init__()
         if img_size % 8:
             raise ValueError(f"img_size must be a multiple of 8, got {img_size}")
         self.img_size, self.dim = img_size, dim
         self.grid = img_size // 8
-        self.low_res = img_size // 4
+        if stride not in (2, 4):
+            raise ValueError(f"stride (of the mask output) must be 2 or 4, got {stride}")
+        self.low_res = img_size // stride
         c4 = dim // 4
-        self.image_encoder = ImageEncoder(dim, width, c4)
+        c2 = dim // 8
+        self.image_encoder = ImageEncoder(dim, width, c4, c2 if stride == 2 else 0)
         self.pe = FourierPositions(dim)
+        # the image feature under each click, added to its token (0: SAM's prompt encoder, position + label only)
+        self.point_feature = nn.Linear(dim, dim) if pointfeat else None
         self.point_embed = nn.Embedding(5, dim)  # labels -1 (padding), 0, 1, 2, 3 -> rows 0..4
         self.no_mask = nn.Parameter(torch.zeros(1, dim, 1, 1))
         self.mask_down = nn.Sequential(
-            nn.Conv2d(1, 16, 2, 2), nn.GroupNorm(1, 16), nn.GELU(),  # stride 4 -> 8
+            nn.Conv2d(1, 16, 8 // stride, 8 // stride), nn.GroupNorm(1, 16), nn.GELU(),  # output stride -> 8
             nn.Conv2d(16, dim, 1),
         )
         self.iou_token = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
@@ -161,11 +181,20 @@ class TinySam(nn.Module):
         self.norm4 = nn.GroupNorm(1, c4)
         self.refine = nn.Conv2d(c4, c4, 3, 1, 1)
         self.hyper = nn.ModuleList(MLP([dim, dim, c4]) for _ in range(NUM_MASKS))
+        if stride == 2:  # a stride-2 residual on the upsampled stride-4 masks, zero at the start
+            self.up2 = nn.ConvTranspose2d(c4, c2, 2, 2)
+            self.norm2 = nn.GroupNorm(1, c2)
+            self.hyper2 = nn.ModuleList(nn.Linear(dim, c2) for _ in range(NUM_MASKS))
+            for layer in self.hyper2:
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
+        else:
+            self.up2 = self.norm2 = self.hyper2 = None
         self.iou_head = MLP([dim, 256, 256, NUM_MASKS])
 
     # ------------------------------------------------------------------ parts
     def embed(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Image features, computed once per image: (stride-8 embedding, stride-4 skip map)."""
+        """Image features, computed once per image: (stride-8 embedding, stride-4 skip map[, stride-2 skip map])."""
         return self.image_encoder(images)
 
     @staticmethod
@@ -173,21 +202,26 @@ class TinySam(nn.Module):
         """The embedding of image ``index[p]`` for each prompt ``p``."""
         return tuple(e[index] for e in embedding)
 
-    def prompt_tokens(self, points: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def prompt_tokens(self, points: torch.Tensor, labels: torch.Tensor, emb: torch.Tensor | None = None
+                      ) -> torch.Tensor:
         xy = (points + 0.5) / self.img_size
         pe = self.pe.encode(xy)
         pad = (labels < 0).unsqueeze(-1)
         pe = torch.where(pad, torch.zeros_like(pe), pe)
-        return pe + self.point_embed((labels.clamp(-1, 3) + 1).long())
+        tokens = pe + self.point_embed((labels.clamp(-1, 3) + 1).long())
+        if self.point_feature is not None and emb is not None:  # clicks only: not box corners, not padding
+            click = ((labels == 0) | (labels == 1)).unsqueeze(-1).to(tokens.dtype)
+            tokens = tokens + click * self.point_feature(features_at(emb, xy))
+        return tokens
 
     def decode(self, embedding: tuple[torch.Tensor, ...], points: torch.Tensor, labels: torch.Tensor,
                mask_input: torch.Tensor | None = None, has_mask: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``embedding``: per-prompt image features (see ``select``); returns ``(P, 4, S/4, S/4)`` mask logits
+        """``embedding``: per-prompt image features (see ``select``); returns ``(P, 4, L, L)`` mask logits
         and ``(P, 4)`` predicted IoUs."""
-        emb, skip = embedding
+        emb, skip = embedding[0], embedding[1]
         p = points.shape[0]
-        sparse = self.prompt_tokens(points, labels)
+        sparse = self.prompt_tokens(points, labels, emb)
         if mask_input is None:
             dense = self.no_mask.expand(p, -1, self.grid, self.grid)
         else:
@@ -207,6 +241,12 @@ class TinySam(nn.Module):
         x = F.gelu(x + self.refine(x))  # (P, C/4, S/4, S/4)
         weights = torch.stack([h(mask_out[:, i]) for i, h in enumerate(self.hyper)], 1)  # (P, 4, C/4)
         masks = (weights @ x.flatten(2)).reshape(p, NUM_MASKS, x.shape[-2], x.shape[-1])
+        if self.up2 is not None:
+            f2 = F.gelu(self.norm2(self.up2(x) + embedding[2]))  # (P, C/8, S/2, S/2)
+            w2 = torch.stack([h(mask_out[:, i]) for i, h in enumerate(self.hyper2)], 1)  # (P, 4, C/8)
+            size = (f2.shape[-2], f2.shape[-1])
+            masks = F.interpolate(masks, size, mode="bilinear", align_corners=False) + (
+                w2 @ f2.flatten(2)).reshape(p, NUM_MASKS, *size)
         return masks, self.iou_head(iou_out)
 
     def forward(self, image: torch.Tensor, points: torch.Tensor, labels: torch.Tensor,
@@ -232,11 +272,11 @@ class TinySam(nn.Module):
         s = self.img_size
         gen = torch.Generator().manual_seed(0)
         return (torch.randn(1, 3, s, s, generator=gen), torch.rand(prompts, points, 2, generator=gen) * s,
-                torch.ones(prompts, points), torch.zeros(prompts, 1, s // 4, s // 4), torch.zeros(prompts))
+                torch.ones(prompts, points), torch.zeros(prompts, 1, self.low_res, self.low_res), torch.zeros(prompts))
 
 
 def build_tiny(img_size: int, args: dict[str, Any]) -> TinySam:
-    known = {"dim", "width", "depth", "heads", "mlp"}
+    known = {"dim", "width", "depth", "heads", "mlp", "pointfeat", "stride"}
     unknown = set(args) - known - {"augment"}
     if unknown:
         raise ValueError(f"unknown model argument(s) {sorted(unknown)} (known: {sorted(known)})")

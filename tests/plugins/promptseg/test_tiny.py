@@ -1,0 +1,54 @@
+"""sam-tiny's parts: the click's image feature (sampled where the click is, clicks only) and the output stride."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cvkit_promptseg.models.tiny import build_tiny, features_at
+
+
+def test_features_at_cell_centres_and_between():
+    gen = torch.Generator().manual_seed(0)
+    emb = torch.randn(2, 5, 4, 6, generator=gen)  # (P, C, h, w)
+    # the centre of cell (row 2, col 5) of prompt 0 and of cell (row 0, col 1) of prompt 1, in [0, 1] coordinates
+    xy = torch.tensor([[[5.5 / 6, 2.5 / 4]], [[1.5 / 6, 0.5 / 4]]])
+    out = features_at(emb, xy)
+    assert out.shape == (2, 1, 5)
+    torch.testing.assert_close(out[0, 0], emb[0, :, 2, 5])
+    torch.testing.assert_close(out[1, 0], emb[1, :, 0, 1])
+    # half-way between two cells of a row: their mean
+    mid = features_at(emb, torch.tensor([[[2.0 / 6, 1.5 / 4]]] * 2))
+    torch.testing.assert_close(mid[0, 0], (emb[0, :, 1, 1] + emb[0, :, 1, 2]) / 2)
+
+
+def test_click_tokens_get_the_feature_box_corners_and_padding_do_not():
+    torch.manual_seed(0)
+    model = build_tiny(64, {"dim": 32, "width": 8}).eval()
+    emb = torch.randn(1, 32, 8, 8)
+    points = torch.tensor([[[20.0, 12.0], [3.0, 4.0], [40.0, 50.0], [0.0, 0.0], [9.0, 30.0]]])
+    labels = torch.tensor([[1.0, 2.0, 3.0, -1.0, 0.0]])
+    with torch.no_grad():
+        with_feature = model.prompt_tokens(points, labels, emb)
+        without = model.prompt_tokens(points, labels, None)
+        other = model.prompt_tokens(points, labels, emb + 1)
+    changed = (with_feature - without).abs().amax(-1)[0]
+    assert (changed[[0, 4]] > 0).all() and (changed[[1, 2, 3]] == 0).all()
+    assert ((other - with_feature).abs().amax(-1)[0, [0, 4]] > 0).all()  # it depends on the image features
+
+
+@pytest.mark.parametrize("stride", [2, 4])
+def test_output_stride(stride):
+    torch.manual_seed(0)
+    model = build_tiny(64, {"dim": 32, "width": 8, "stride": str(stride)}).eval()
+    assert model.low_res == 64 // stride
+    image, points, labels, mask_input, has_mask = model.example_inputs(prompts=3, points=2)
+    assert mask_input.shape == (3, 1, 64 // stride, 64 // stride)
+    with torch.no_grad():
+        masks, iou = model(image, points, labels, torch.randn(mask_input.shape), torch.tensor([0.0, 1.0, 1.0]))
+    assert masks.shape == (3, 4, 64 // stride, 64 // stride) and iou.shape == (3, 4)
+
+
+def test_unknown_stride_refused():
+    with pytest.raises(ValueError, match="stride"):
+        build_tiny(64, {"stride": "8"})
