@@ -2,10 +2,12 @@
 and the mean-training-map baseline.
 
 Every model maps a normalised ``(B, 3, H, W)`` batch to ``(B, C, H, W)``: channel 0 is depth in metres (the
-network regresses log depth; its exponential keeps depth positive) and, when the model predicts normals, channels
-1-3 are unit normals (the raw 3-vector normalised). ``--model-arg`` keys: ``width``/``depth``/``up``/``norm``
-(unet), ``variant``/``widths``/``fc`` (fcn), ``widths``/``up`` (encoder-decoder), ``widths``/``aspp``/``rates``
-(deeplab); the loss and data keys (:data:`LOSS_ARGS`, :data:`DATA_ARGS`) are read by the task and the dataset.
+network regresses the log ratio of depth to the median training depth, :meth:`DenseRegressor.init_depth_offset`;
+its exponential keeps depth positive) and, when the model predicts normals, channels 1-3 are unit normals (the raw
+3-vector normalised). ``--model-arg`` keys: ``width``/``depth``/``up``/``norm`` (unet; 12 and 5 by default,
+:data:`UNET_DEFAULTS`), ``variant``/``widths``/``fc`` (fcn), ``widths``/``up`` (encoder-decoder),
+``widths``/``aspp``/``rates`` (deeplab); the loss and data keys (:data:`LOSS_ARGS`, :data:`DATA_ARGS`) are read by
+the task and the dataset.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ NAMES = (*NETWORKS, "mean-map")
 LOSS_ARGS = ("depth_loss", "silog_lambda", "normals_weight")
 DATA_ARGS = ("input_height", "augment", "targets")
 LOG_DEPTH_RANGE = (-7.0, 7.0)  # exp: 0.9 mm .. 1.1 km
+# the dense U-Net's own defaults (the core's are segment's, 16 and 4): five levels give the bottleneck a view of the
+# whole 96x128 room (the absolute scale is read from the room's layout) for less compute than four levels of 16
+UNET_DEFAULTS = {"width": 12, "depth": 5}
 
 
 def split_output(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -41,10 +46,30 @@ class DenseRegressor(nn.Module):
         self.normals = normals
         self.backbone_modules = tuple(f"net.{n}" for n in getattr(net, "backbone_modules", ()))
         self.head_module = "net.head" if isinstance(getattr(net, "head", None), nn.Module) else ""
+        # ln(metres) added to channel 0: the median log depth of the first training batch, so that the network
+        # starts at the data's typical depth and regresses only the log ratio to it
+        self.register_buffer("depth_offset", torch.zeros(()))
+        self.register_buffer("depth_offset_set", torch.zeros((), dtype=torch.bool))
+
+    @torch.no_grad()
+    def init_depth_offset(self, depth: torch.Tensor) -> None:
+        """Set :attr:`depth_offset` from ground-truth depth ``(B, 1, H, W)`` (0 = none), once per model."""
+        valid = depth[depth > 0]
+        if bool(self.depth_offset_set) or valid.numel() == 0:
+            return
+        self.depth_offset.fill_(float(torch.log(valid.float()).median()))
+        self.depth_offset_set.fill_(True)
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any) -> None:
+        for key in ("depth_offset", "depth_offset_set"):  # checkpoints written before the offset existed: none
+            state_dict.setdefault(prefix + key, torch.zeros((), dtype=getattr(self, key).dtype))
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type == "cpu" and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)  # NHWC: oneDNN's faster layout on CPUs
         raw = self.net(x)
-        depth = torch.exp(raw[:, :1].clamp(*LOG_DEPTH_RANGE))
+        depth = torch.exp((raw[:, :1] + self.depth_offset).clamp(*LOG_DEPTH_RANGE))
         if not self.normals:
             return depth
         return torch.cat([depth, F.normalize(raw[:, 1:4], dim=1)], 1)
@@ -114,9 +139,11 @@ def _build(name: str, normals: bool, input_hw: tuple[int, int], kwargs: dict[str
         if kwargs:
             raise UsageError(f"mean-map takes no model arguments (got {', '.join(kwargs)})")
         return MeanMap(normals, *input_hw)
+    if name == "unet":
+        kwargs = {**UNET_DEFAULTS, **kwargs}
     cls = {"unet": ed.UNet, "fcn": ed.FCN, "encoder-decoder": ed.EncoderDecoder, "deeplab": ed.DeepLab}[name]
     try:
         net = cls(4 if normals else 1, **kwargs)
     except TypeError as exc:
         raise UsageError(f"bad arguments for model {name!r} {kwargs}: {exc}") from None
-    return guard_batchnorm(DenseRegressor(net, normals))
+    return guard_batchnorm(DenseRegressor(net, normals)).to(memory_format=torch.channels_last)

@@ -41,12 +41,12 @@ class DenseTask(DenseScoring, Task):
 
     default_model = "unet"
     default_img_size = 128
-    default_epochs = 20
-    default_batch_size = 32
+    default_epochs = 3
+    default_batch_size = 8
     default_lr = 2e-3
     default_optimizer = "adamw"
     default_weight_decay = 1e-4
-    default_warmup_epochs = 0.5
+    default_warmup_epochs = 0.1
     default_schedule = "cosine"
     default_input_size = (3, 96, 128)
 
@@ -91,6 +91,8 @@ class DenseTask(DenseScoring, Task):
     def train_step(self, model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
         net = getattr(model, "module", model)
         args = getattr(net, "loss_args", {})
+        if hasattr(net, "init_depth_offset"):
+            net.init_depth_offset(batch.targets["depth"])
         depth, normals = models.split_output(model(batch.inputs))
         dl = losses.depth_loss(depth, batch.targets["depth"], str(args.get("depth_loss", "log-l1")),
                                float(args.get("silog_lambda", 0.5)))

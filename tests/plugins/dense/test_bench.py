@@ -1,11 +1,15 @@
 """Bench (``make bench``): a U-Net's depth and normal metrics on builtin:rooms beside the mean-training-map
 baseline, trained and evaluated through the CLI with the task's defaults (2,000 training rooms at 96x128, 300
-validation rooms; metrics per image, then averaged).
+validation rooms; the default U-Net: width 12, 5 levels, 3 epochs, batch 8, AdamW 2e-3 with cosine decay; metrics
+per image, then averaged).
 
-Run with ``.venv/bin/python -m pytest -m bench -s tests/plugins/dense/test_bench.py``. The table is printed and
-written to ``$CVKIT_BENCH_DIR/dense_bench.json`` when that is set. The issue's goal in <= 5 min of training is
-delta1 >= 0.95, AbsRel <= 0.08, mean angle <= 8 deg with >= 80 % within 11.25 deg; the assertions below only
-require a clear gap over the baseline, and the printout says whether the goal was met.
+Run with ``.venv/bin/python -m pytest -m bench -s tests/plugins/dense/test_bench.py`` (about 7 min on one core;
+``CVKIT_BENCH_CACHE=DIR`` reuses rendered rooms). The table is printed and written to
+``$CVKIT_BENCH_DIR/dense_bench.json`` when that is set. The issue's goal in <= 5 min of training is delta1 >= 0.95,
+AbsRel <= 0.08, mean angle <= 8 deg with >= 80 % within 11.25 deg; the printout says whether it was met. Measured
+on one dedicated core: delta1 0.963, AbsRel 0.079, mean angle 9.9 deg, 78.5 % within 11.25 deg, 5.8 min (the
+depth half of the goal; normals and the time on one core miss it). The assertions below hold a margin under those
+figures (other CPUs round differently) and a clear gap over the baseline.
 """
 
 from __future__ import annotations
@@ -55,6 +59,12 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
 
 def test_unet_beats_the_mean_map(results):
     base, unet = results["mean-map"], results["unet"]
-    assert unet["delta1"] >= base["delta1"] + 0.1
-    assert unet["abs_rel"] <= 0.8 * base["abs_rel"]
-    assert unet["angle_mean"] <= base["angle_mean"] - 5
+    assert unet["delta1"] >= base["delta1"] + 0.25
+    assert unet["abs_rel"] <= 0.5 * base["abs_rel"]
+    assert unet["angle_mean"] <= base["angle_mean"] - 15
+
+
+def test_unet_near_the_measured_figures(results):
+    unet = results["unet"]
+    assert unet["delta1"] >= 0.94 and unet["abs_rel"] <= 0.09
+    assert unet["angle_mean"] <= 11 and unet["within_11.25"] >= 74

@@ -59,6 +59,30 @@ def test_models_predict_positive_depth_and_unit_normals(name):
         models.build(name, True, (48, 64), {"depth_loss": "huber"})
 
 
+def test_depth_offset_starts_at_the_median_training_depth():
+    torch.manual_seed(0)
+    model = models.build("unet", True, (16, 16), {"width": 4, "depth": 2})
+    net = model.net
+    with torch.no_grad():  # a network whose raw output is 0 everywhere: depth = exp(offset)
+        net.head.weight.zero_()
+        net.head.bias.zero_()
+    x = torch.randn(2, 3, 16, 16)
+    torch.testing.assert_close(model.eval()(x)[:, 0], torch.ones(2, 16, 16))
+    gt = torch.zeros(2, 1, 16, 16)
+    gt[0, 0, :2, :2] = torch.tensor([[2.0, 3.0], [5.0, 7.0]])
+    gt[1, 0, 0, 0] = 4.0  # median of the five valid depths (zeros are invalid): 4 m
+    model.init_depth_offset(gt)
+    torch.testing.assert_close(model(x)[:, 0], torch.full((2, 16, 16), 4.0))
+    model.init_depth_offset(gt * 10)  # set once: later batches (and resumed runs) keep it
+    assert float(model.depth_offset.exp()) == pytest.approx(4.0)
+    fresh = models.build("unet", True, (16, 16), {"width": 4, "depth": 2})
+    fresh.load_state_dict(model.state_dict())
+    assert float(fresh.depth_offset.exp()) == pytest.approx(4.0) and bool(fresh.depth_offset_set)
+    old = {k: v for k, v in model.state_dict().items() if not k.startswith("depth_offset")}
+    fresh.load_state_dict(old)  # a checkpoint from before the offset: none
+    assert float(fresh.depth_offset) == 0 and not bool(fresh.depth_offset_set)
+
+
 def test_input_size_keeps_the_aspect_ratio():
     info = DatasetInfo("r", "depthfolder", "x", "train", [], {"image_size": [96, 128]})
     assert input_hw(ModelConfig("unet", 128), info) == (96, 128)
