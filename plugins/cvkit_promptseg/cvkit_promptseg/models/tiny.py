@@ -11,7 +11,7 @@ Three parts, as in SAM (Kirillov et al., 2023):
   previous low-resolution mask logits as a dense prompt (a learned "no mask" embedding otherwise);
 - a mask decoder: an IoU token and four mask tokens attend with the prompt tokens to the image tokens through
   two-way attention layers; each mask token becomes, through a small MLP, the weights of a dot product with the
-  upsampled (stride 4) image features; with ``stride=2`` (the default) a second, linear set of weights per token
+  upsampled (stride 4) image features; with ``stride=2`` a second, linear set of weights per token
   adds a stride-2 correction to the bilinearly upsampled stride-4 masks (zero at initialisation). Token 0 is the
   single-mask output, tokens 1-3 the three "valid masks" of an ambiguous prompt; the IoU head predicts the IoU of
   each.
@@ -151,7 +151,7 @@ class TinySam(nn.Module):
     """
 
     def __init__(self, img_size: int = 128, dim: int = 96, width: int = 16, depth: int = 2, heads: int = 4,
-                 mlp: int = 256, pointfeat: int = 1, stride: int = 2) -> None:
+                 mlp: int = 256, pointfeat: int = 1, stride: int = 4) -> None:
         super().__init__()
         if img_size % 8:
             raise ValueError(f"img_size must be a multiple of 8, got {img_size}")
