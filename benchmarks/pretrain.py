@@ -27,11 +27,11 @@ METHODS = ("relpos", "colorize", "rotation", "simclr", "autoencoder", "supervise
 BUDGET = {
     "digits": {"img": 32, "encoder": ("sample-cnn-gap", 32),
                "methods": {"relpos": (1, 6, 128), "colorize": (1, 4, 128), "rotation": (1, 3, 128),
-                           "simclr": None, "autoencoder": (1, 6, 128), "supervised": (1, 4, 128)},
+                           "simclr": None, "autoencoder": (1, 14, 128), "supervised": (1, 16, 128)},
                "finetune_epochs": 30},
     "shapes": {"img": 64, "encoder": ("sample-cnn-gap", 32),
                "methods": {"relpos": (1, 8, 128), "colorize": (1, 2, 64), "rotation": (1, 1, 64),
-                           "simclr": (1, 2, 128), "autoencoder": (1, 1, 64), "supervised": (2, 1, 64)},
+                           "simclr": (1, 2, 128), "autoencoder": (1, 1, 64), "supervised": (4, 1, 64)},
                "finetune_epochs": 15},
 }
 METRICS = ("probe_top1", "knn_top1", "probe10_top1", "knn10_top1")
@@ -68,7 +68,8 @@ def ten_percent_folder(spec: str, out: Path) -> str:
     return f"imagefolder:{out}"
 
 
-def run_dataset(name: str, methods: list[str], scale: float, out: Path) -> dict:
+def run_dataset(name: str, methods: list[str], scale: float, out: Path, reuse: bool = False,
+                finetune: tuple[str, ...] = ()) -> dict:
     cfg = BUDGET[name]
     img = str(cfg["img"])
     results: dict = {"pretrain": {}, "finetune": {}}
@@ -88,11 +89,16 @@ def run_dataset(name: str, methods: list[str], scale: float, out: Path) -> dict:
             repeat = max(1, round(repeat * scale))
             args += ["--epochs", str(epochs), "--batch-size", str(batch), "--model-arg", f"repeat={repeat}"]
         start = time.perf_counter()
-        cvkit(*args)
+        if reuse and (run / "summary.json").exists() and (run / "last.pt").exists():
+            print(f"[{name}] {method}: reusing {run}", flush=True)
+        else:
+            cvkit(*args)
         seconds = time.perf_counter() - start
         # the validation after the last epoch is `cvkit eval --weights last.pt` on the val split (same numbers)
         summary = json.loads((run / "summary.json").read_text())
         metrics = {k.removeprefix("val_"): v for k, v in summary["final"].items() if k.startswith("val_")}
+        if reuse:  # the time of the run that trained it
+            seconds = json.loads((run / "summary.json").read_text()).get("seconds", seconds)
         results["pretrain"][method] = {"metrics": metrics, "wall_s": round(seconds, 1), "run_s": summary["seconds"],
                                        "steps": summary["steps"], "command": "cvkit " + " ".join(args)}
         print(f"[{name}] {method}: {seconds:.0f} s, {summary['steps']} steps  "
@@ -103,7 +109,7 @@ def run_dataset(name: str, methods: list[str], scale: float, out: Path) -> dict:
         run = out / f"finetune-{init}"
         args = ["train", "classify", "--data", few, "--model", encoder, "--img-size", img, "--epochs",
                 str(max(1, round(cfg["finetune_epochs"] * scale))), "--batch-size", "64", "--model-arg",
-                "augment=light", "--out", str(run), "--exist-ok"]
+                "augment=light", "--out", str(run), "--exist-ok", *finetune]
         if encoder == "sample-cnn-gap":
             args += ["--model-arg", f"channels={channels}"]
         if weights:
@@ -138,12 +144,17 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--out", default="runs/bench-pretrain")
+    p.add_argument("--reuse", action="store_true", help="read pretraining runs already in --out instead of training")
+    p.add_argument("--finetune-lr", type=float, help="learning rate of the fine-tuning (default: classify's)")
+    p.add_argument("--finetune-warmup", type=float, help="warm-up epochs of the fine-tuning (default: classify's)")
     a = p.parse_args(argv)
     out = Path(a.out)
     results = {}
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     for name in a.datasets.split(","):
-        results[name] = run_dataset(name, a.methods.split(","), a.scale, out / name)
+        finetune = (["--lr", str(a.finetune_lr)] if a.finetune_lr else []) + \
+            (["--warmup-epochs", str(a.finetune_warmup)] if a.finetune_warmup is not None else [])
+        results[name] = run_dataset(name, a.methods.split(","), a.scale, out / name, a.reuse, tuple(finetune))
     results["load_at_start"] = load
     (out / "results.json").write_text(json.dumps(results, indent=2))
     for name in a.datasets.split(","):

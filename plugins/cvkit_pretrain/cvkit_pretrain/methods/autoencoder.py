@@ -21,7 +21,9 @@ class Autoencoder(Method):
     name = "autoencoder"
 
     def build(self, model: PretrainModel) -> None:
-        model.head = decoder(model.dim, 3, model.fmap_size, model.img_size)
+        # as wide as the encoder allows (256 for a ResNet, 64 for a 32-filter sample-cnn-gap): a decoder much
+        # wider than its encoder costs most of every step
+        model.head = decoder(model.dim, 3, model.fmap_size, model.img_size, width=max(64, min(256, 2 * model.dim)))
 
     def encode(self, model: PretrainModel, x: torch.Tensor) -> torch.Tensor:
         return feature_map(model.backbone, self.encoder_input(model, x))
