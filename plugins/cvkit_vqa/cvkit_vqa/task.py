@@ -64,14 +64,11 @@ class VqaTask(VqaScoring, Task):
     default_input_size = (3, 64, 64)
 
     def defaults_for(self, data: str, model: str) -> dict[str, Any]:
-        """The grid encoder gets a second convolution in its two coarsest stages (see the caption task); the
-        attention model takes two attention hops over cells that carry their x and y: "what shape is left of the
-        blue square?" needs one hop to find the square and a second, queried with where it is, to find its
-        neighbour, a comparison of coordinates."""
-        args: dict[str, Any] = {"encoder_depth": 2}
-        if model == "attention":
-            args.update(layers=2, grid_coords=True)
-        return {"model_args": args}
+        """The grid encoder gets a second convolution in its two coarsest stages (see the caption task). Two
+        attention hops over cells that carry their x and y (``layers=2``, ``grid_coords=true``) were measured on
+        the scenes too: the same accuracy in 15 epochs as the default's in 20, and the same relation accuracy
+        (docs/vqa.md), so the default stays one hop."""
+        return {"model_args": {"encoder_depth": 2}}
 
     # ----------------------------------------------------------------- data
     def dataset(self, raw: RawSplit, model: ModelConfig, train: bool) -> VqaDataset:

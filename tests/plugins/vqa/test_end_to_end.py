@@ -75,14 +75,14 @@ def test_a_question_is_needed_to_predict(run, scenes, tmp_path):
     assert stats.errors == 1 and "no question" in out.read_text()
 
 
-DEFAULT = {"layers": 2, "grid_coords": True}  # the attention model's defaults (VqaTask.defaults_for)
+TWO_HOPS = {"layers": 2, "grid_coords": True}  # stacked attention over cells that carry their x and y
 
 
 @pytest.mark.parametrize("name,args", [("ibowimg", {}), ("lstm-fusion", {"fusion": "concat"}),
-                                       ("attention", {}), ("attention", DEFAULT),
-                                       ("attention", {**DEFAULT, "use_image": False}),
+                                       ("attention", {}), ("attention", TWO_HOPS),
+                                       ("attention", {**TWO_HOPS, "use_image": False}),
                                        ("lstm-fusion", {"use_question": False}),
-                                       ("attention", {**DEFAULT, "use_question": False})])
+                                       ("attention", {**TWO_HOPS, "use_question": False})])
 def test_models_train_a_step(scenes, name, args):
     from cvkit.data import load_split
 
