@@ -43,10 +43,14 @@ def results_list(predictions: Sequence[dict[str, Any]], image_ids: Sequence[Any]
                  category_id: int) -> list[dict[str, Any]]:
     """COCO keypoint results (``keypoints`` ``[x, y, score] * K``, person ``score``) in prediction order."""
     out = []
+    cat = int(category_id)
     for p, image_id in zip(predictions, image_ids, strict=True):
-        for kp, s in zip(p["keypoints"], p["scores"], strict=True):
-            out.append({"image_id": image_id, "category_id": int(category_id),
-                        "keypoints": np.asarray(kp, np.float64).ravel().tolist(), "score": float(s)})
+        scores = np.asarray(p["scores"], np.float64).ravel()
+        if not len(scores):
+            continue
+        people = np.asarray(p["keypoints"], np.float64).reshape(len(scores), -1)  # one conversion per image
+        out += [{"image_id": image_id, "category_id": cat, "keypoints": kp, "score": s}
+                for kp, s in zip(people.tolist(), scores.tolist(), strict=True)]
     return out
 
 
