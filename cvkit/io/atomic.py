@@ -72,11 +72,7 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = None)
         fh.close()
         os.replace(tmp, path)
     except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        translated = disk_error(exc, path)
-        if translated is not None:
-            raise translated from None
+        _discard(tmp, path, exc)
         raise
 
 
@@ -108,12 +104,18 @@ def atomic_copy(src: str | Path, dst: str | Path) -> None:
                 os.fsync(fh.fileno())
         os.replace(tmp, dst)
     except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        translated = disk_error(exc, dst)
-        if translated is not None:
-            raise translated from None
+        _discard(tmp, dst, exc)
         raise
+
+
+def _discard(tmp: str, path: Path, exc: BaseException) -> None:
+    """After a failed write of ``path``: remove its temporary, and raise a full disk or quota as a CvkitError naming
+    ``path`` (the caller re-raises anything else)."""
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+    translated = disk_error(exc, path)
+    if translated is not None:
+        raise translated from None
 
 
 def torch_save(obj: Any, path: str | Path) -> None:

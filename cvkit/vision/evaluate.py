@@ -205,9 +205,9 @@ def polygons_to_rle(dataset: dict[str, Any]) -> None:
 def load_results(coco_gt: Any, results: list[dict[str, Any]]) -> Any:
     """``coco_gt.loadRes(results)`` (which it modifies as loadRes does), with the areas and boxes of mask results
     computed by one ``area`` / ``toBbox`` call over all masks instead of one per result: the same numbers and types
-    (``numpy.uint32`` areas, float64 boxes). Other kinds go to ``loadRes`` itself."""
+    (``numpy.uint32`` areas, float64 boxes), and with the boxes and areas of keypoint results computed per skeleton
+    length at once (:func:`_load_keypoint_results`). Other kinds go to ``loadRes`` itself."""
     from pycocotools import mask as mask_utils
-    from pycocotools.coco import COCO
 
     first = results[0]
     boxes_first = "caption" in first or ("bbox" in first and first["bbox"] != [])
@@ -217,10 +217,6 @@ def load_results(coco_gt: Any, results: list[dict[str, Any]]) -> Any:
     segms = [r.get("segmentation") for r in results] if masks else []
     if not masks or not all(type(s) is dict and type(s.get("counts")) in (str, bytes) for s in segms):
         return coco_gt.loadRes(results)
-    res = COCO()
-    res.dataset["info"] = copy.deepcopy(coco_gt.dataset.get("info", {}))
-    res.dataset["images"] = list(coco_gt.dataset["images"])
-    res.dataset["categories"] = copy.deepcopy(coco_gt.dataset["categories"])
     # at most 255 masks a call: pycocotools' area() sizes a uint8 array by the count (an OverflowError above 255)
     areas = [a for k in range(0, len(segms), AREA_CHUNK) for a in mask_utils.area(segms[k:k + AREA_CHUNK])]
     no_box = [j for j, r in enumerate(results) if "bbox" not in r]
@@ -231,25 +227,15 @@ def load_results(coco_gt: Any, results: list[dict[str, Any]]) -> Any:
             r["bbox"] = next(boxes)
         r["id"] = j + 1
         r["iscrowd"] = 0
-    res.dataset["annotations"] = results
-    res.createIndex()
-    return res
+    return _results_coco(coco_gt, results)
 
 
 def _load_keypoint_results(coco_gt: Any, results: list[dict[str, Any]]) -> Any:
     """``loadRes`` of keypoint results with each result's box and area (the extent of its keypoints) computed over
     all results of one length at once: the same numbers as loadRes's per-result ``np.min`` / ``np.max``."""
-    from pycocotools.coco import COCO
-
     lengths = {len(r["keypoints"]) for r in results}
     if 0 in lengths or any(n % 3 for n in lengths):
         return coco_gt.loadRes(results)  # its own error for what it cannot read
-    ids = {r["image_id"] for r in results}
-    assert ids == ids & set(coco_gt.getImgIds()), "Results do not correspond to current coco set"
-    res = COCO()
-    res.dataset["info"] = copy.deepcopy(coco_gt.dataset.get("info", {}))
-    res.dataset["images"] = list(coco_gt.dataset["images"])
-    res.dataset["categories"] = copy.deepcopy(coco_gt.dataset["categories"])
     for n in lengths:
         rows = [j for j, r in enumerate(results) if len(r["keypoints"]) == n]
         kp = np.array([results[j]["keypoints"] for j in rows])
@@ -261,6 +247,20 @@ def _load_keypoint_results(coco_gt: Any, results: list[dict[str, Any]]) -> Any:
             r["area"] = area[i]
             r["id"] = j + 1
             r["bbox"] = [x0[i], y0[i], x1[i] - x0[i], y1[i] - y0[i]]
+    return _results_coco(coco_gt, results)
+
+
+def _results_coco(coco_gt: Any, results: list[dict[str, Any]]) -> Any:
+    """The COCO object loadRes returns for ``results`` whose ``area``, ``bbox`` and ``id`` are already set: the
+    ground truth's info, images and categories, loadRes's check that every result names one of its images."""
+    from pycocotools.coco import COCO
+
+    ids = {r["image_id"] for r in results}
+    assert ids == ids & set(coco_gt.getImgIds()), "Results do not correspond to current coco set"
+    res = COCO()
+    res.dataset["info"] = copy.deepcopy(coco_gt.dataset.get("info", {}))
+    res.dataset["images"] = list(coco_gt.dataset["images"])
+    res.dataset["categories"] = copy.deepcopy(coco_gt.dataset["categories"])
     res.dataset["annotations"] = results
     res.createIndex()
     return res

@@ -15,6 +15,7 @@ from torch import nn
 
 from cvkit.errors import CvkitError, UsageError
 from cvkit.nn.init import init_weights
+from cvkit.nn.sample_cnn import sample_cnn_layers
 
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 OWN_MODELS = ("knn", "softmax", "svm", "mlp", "sample-cnn", "sample-cnn-gap", "sift-bow", "vit-tiny")
@@ -56,14 +57,7 @@ def sample_cnn(img_size: int, num_classes: int, channels: int = 10, gap: bool = 
     """The course's example network: [conv3x3-relu] x2, 2x2 max-pool, repeated until 4x4 spatial, then FC.
 
     On 32x32x3 with 10 filters: conv parameters 280, 910, 910, 910, 910, 910 and the FC layer 1610."""
-    if img_size < 8 or img_size & (img_size - 1):
-        raise UsageError(f"sample-cnn needs a power-of-two --img-size of at least 8 (got {img_size})")
-    layers: list[nn.Module] = []
-    c_in, size = 3, img_size
-    while size > 4:
-        layers += [nn.Conv2d(c_in, channels, 3, padding=1), nn.ReLU(inplace=True),
-                   nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
-        c_in, size = channels, size // 2
+    layers = sample_cnn_layers(img_size, channels)
     if gap:
         layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes)]
     else:

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from cvkit.errors import UsageError
+from cvkit.nn.sample_cnn import sample_cnn_layers
 
 FAMILIES = ("resnet", "resnext", "wide_resnet")
 SMALL = "sample-cnn-gap"
@@ -46,18 +47,10 @@ def encoder_names() -> list[str]:
 
 
 def sample_cnn_trunk(img_size: int, channels: int) -> nn.Sequential:
-    """[conv3x3-ReLU] x 2 + max-pool blocks down to 4 x 4, then global average pooling and flatten."""
-    if img_size < 8 or img_size & (img_size - 1):
-        raise UsageError(f"encoder={SMALL} needs a power-of-two --img-size of at least 8 (got {img_size})")
-    if channels < 1:
-        raise UsageError(f"--model-arg channels={channels}: expected a positive whole number")
-    layers: list[nn.Module] = []
-    c_in, size = 3, img_size
-    while size > 4:
-        layers += [nn.Conv2d(c_in, channels, 3, padding=1), nn.ReLU(inplace=True),
-                   nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
-        c_in, size = channels, size // 2
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    """The core's sample-CNN trunk (:mod:`cvkit.nn.sample_cnn`), then global average pooling and flatten: the
+    tensor names of classify's ``sample-cnn-gap`` with the same ``channels``."""
+    return nn.Sequential(*sample_cnn_layers(img_size, channels, f"encoder={SMALL}"), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten())
 
 
 def build_encoder(spec: EncoderSpec) -> tuple[nn.Module, int, int]:
