@@ -22,6 +22,7 @@ import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
+from cvkit.errors import UsageError
 from cvkit.io.images import read_image
 from cvkit.task import AnnotatedDataset, Batch, DatasetInfo, ModelConfig
 from cvkit.vision.cache import MemoryCache
@@ -29,25 +30,42 @@ from cvkit.vision.splits import raw_split  # noqa: F401 - re-exported (torch-fre
 
 # --model-arg keys every ImageAnnotationDataset reads (and builders should not receive)
 DATA_ARGS = ("augment", "vflip")
+AUGMENT = ("default", "sample", "none")
 
 
 class ImageAnnotationDataset(AnnotatedDataset):
-    """Model arguments read here: ``augment`` (``default`` or ``none``) and ``vflip`` (also flip vertically when
-    training). ``train_transform(size, mean, std, vflip)`` / ``eval_transform(size, mean, std)`` build the
-    transforms. :meth:`annotations` must not modify what it is given, nor the transforms their inputs: both are
-    kept in memory and used again next epoch."""
+    """Model arguments read here: ``augment`` (``default``, ``sample`` or ``none``) and ``vflip`` (also flip
+    vertically when training). ``train_transform(size, mean, std, vflip)`` / ``eval_transform(size, mean, std)``
+    build the transforms. A task that augments whole batches in its training step passes ``batch_train_transform``
+    (the per-sample rest): with ``augment=default`` the dataset then uses it and marks every sample's meta with
+    ``"augment": {"vflip", "mean", "std", "fill"}`` for :func:`cvkit.vision.batch_augment.apply` (``fill``:
+    :attr:`label_fill`, what a label map's uncovered pixels become); ``augment=sample`` keeps
+    ``train_transform`` (everything per sample). :meth:`annotations` must not modify what it is given, nor the
+    transforms their inputs: both are kept in memory and used again next epoch."""
+
+    label_fill = 0  # a label-map target's value where a geometric augmentation uncovers pixels
 
     def __init__(self, info: DatasetInfo, sources: list[str], targets: list[Any] | None, model: ModelConfig,
                  train: bool, files: list[Path] | None = None, *,
-                 train_transform: Callable[..., Any], eval_transform: Callable[..., Any]) -> None:
+                 train_transform: Callable[..., Any], eval_transform: Callable[..., Any],
+                 batch_train_transform: Callable[..., Any] | None = None) -> None:
         super().__init__(info, sources, targets, files)
         self.train = train
         self.size = int(model.img_size)
         self.args = dict(model.args)
-        augment = train and model.args.get("augment", "default") != "none"
+        mode = str(model.args.get("augment", "default"))
+        if mode not in AUGMENT:
+            raise UsageError(f"augment={mode!r}: expected one of {', '.join(AUGMENT)}")
+        augment = train and mode != "none"
+        vflip = bool(model.args.get("vflip", False))
         self.resize: v2.Resize | None = None  # applied before caching: the first op of a training transform
+        self.batch_augment: dict[str, Any] | None = None  # what the training step still draws, per sample's meta
+        if augment and batch_train_transform is not None and mode == "default":
+            train_transform = batch_train_transform
+            self.batch_augment = {"vflip": vflip, "mean": tuple(model.mean), "std": tuple(model.std),
+                                  "fill": self.label_fill}
         if augment:
-            self.transform = train_transform(self.size, model.mean, model.std, bool(model.args.get("vflip", False)))
+            self.transform = train_transform(self.size, model.mean, model.std, vflip)
             ops = getattr(self.transform, "transforms", None)
             if ops and isinstance(ops[0], v2.Resize):
                 self.resize, self.transform = ops[0], v2.Compose(ops[1:])
@@ -96,6 +114,8 @@ class ImageAnnotationDataset(AnnotatedDataset):
         h, w = orig or (int(img.shape[-2]), int(img.shape[-1]))
         raw = self.target(index)
         meta = {"source": self.sources[index], "orig_size": (h, w), "input_size": (self.size, self.size)}
+        if self.batch_augment is not None:
+            meta["augment"] = self.batch_augment
         if ann is None:
             image, target = self.transform(tv_tensors.Image(img)), None
         else:

@@ -7,14 +7,16 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from cvkit.contract import DatasetInfo
+from cvkit.errors import UsageError
 from cvkit.task import ModelConfig
 from cvkit.vision.dataset import ImageAnnotationDataset
-from cvkit.vision.transforms import box_eval_transform, box_train_transform
+from cvkit.vision.transforms import box_batch_train_transform, box_eval_transform, box_train_transform
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -72,3 +74,28 @@ def test_larger_images_are_kept_resized_with_their_original_size(tmp_path):
                           torch.tensor([[30 * 64 / 300, 20 * 64 / 200, 250 * 64 / 300, 180 * 64 / 200]]))
     assert sample["meta"]["orig_size"] == (200, 300) and tuple(sample["image"].shape) == (3, 64, 64)
     assert (sample["target"] >= 0).all() and (sample["target"] <= 64).all()
+
+
+def test_a_batch_transform_leaves_augmentation_to_the_step(tmp_path):
+    """With a batch transform the sample is only resized and normalised (the same every time) and its meta asks
+    the step for the rest; ``augment=sample`` keeps the per-sample pipeline; an unknown mode is refused."""
+    paths, boxes = _images(tmp_path)
+    info = DatasetInfo("t", "test", "test:", "train", ["a"])
+
+    def make(args):
+        return Boxes(info, paths, boxes, ModelConfig("m", 64, args), True, train_transform=box_train_transform,
+                     eval_transform=box_eval_transform, batch_train_transform=box_batch_train_transform)
+
+    ds = make({"vflip": True})
+    torch.manual_seed(0)
+    a = ds[1]
+    torch.manual_seed(1)
+    b = ds[1]
+    assert torch.equal(a["image"], b["image"]) and torch.equal(a["target"], b["target"])
+    assert a["meta"]["augment"] == {"vflip": True, "mean": tuple(MEAN), "std": tuple(STD), "fill": 0}
+    assert torch.allclose(a["target"], torch.tensor([[30 * 64 / 300, 20 * 64 / 200, 250 * 64 / 300, 180 * 64 / 200]]))
+    per_sample = make({"vflip": True, "augment": "sample"})
+    assert "augment" not in per_sample[1]["meta"]
+    assert "augment" not in make({"augment": "none"})[1]["meta"]
+    with pytest.raises(UsageError, match="augment='heavy'"):
+        make({"augment": "heavy"})

@@ -18,6 +18,7 @@ from cvkit.task import (
     Task,
     ValidationPicture,
 )
+from cvkit.vision import batch_augment
 from cvkit.vision.backmap import boxes_to_original
 from cvkit.vision.dataset import collate_samples
 from cvkit.vision.draw import compare_boxes, draw_box_target, draw_detections, draw_limits
@@ -72,7 +73,10 @@ class DetectTask(DetectScoring, Task):
         return torch.zeros(1, *input_size)
 
     # -------------------------------------------------------- train / eval
-    def train_step(self, model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+    def train_step(self, model: nn.Module, batch: Batch, options: Any = None
+                   ) -> dict[str, torch.Tensor]:
+        """``options`` (cvkit.engine.mix.TrainOptions) carries the step's seed for the batch augmentation."""
+        batch = batch_augment.apply(batch, options.seed if options is not None else 0)
         losses = model(batch.inputs, batch.targets)
         total = sum(losses.values())
         return {"loss": total, **{k: v.detach() for k, v in losses.items()}}

@@ -20,6 +20,7 @@ from cvkit.task import (
     Task,
     ValidationPicture,
 )
+from cvkit.vision import batch_augment
 from cvkit.vision.backmap import labels_to_original
 from cvkit.vision.dataset import collate_samples
 from cvkit_segment import draw, models, records
@@ -74,7 +75,9 @@ class SegmentTask(SegmentScoring, Task):
         return model.to(memory_format=torch.channels_last)
 
     # -------------------------------------------------------- train / eval
-    def train_step(self, model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+    def train_step(self, model: nn.Module, batch: Batch, options: Any = None) -> dict[str, torch.Tensor]:
+        """``options`` (cvkit.engine.mix.TrainOptions) carries the step's seed for the batch augmentation."""
+        batch = batch_augment.apply(batch, options.seed if options is not None else 0)
         out = model(batch.inputs.contiguous(memory_format=torch.channels_last))
         if isinstance(out, dict):
             main = segmentation_loss(out["out"], batch.targets)

@@ -11,7 +11,7 @@ from torchvision import tv_tensors
 from cvkit.task import DatasetInfo, ModelConfig, RawSplit
 from cvkit.vision.dataset import ImageAnnotationDataset
 from cvkit.vision.detections import ignored
-from cvkit.vision.transforms import box_eval_transform, box_train_transform
+from cvkit.vision.transforms import box_batch_train_transform, box_eval_transform, box_train_transform
 
 DATA_ARGS = ("augment", "vflip", "train_difficult")
 
@@ -19,13 +19,17 @@ DATA_ARGS = ("augment", "vflip", "train_difficult")
 class DetectionDataset(ImageAnnotationDataset):
     """``self[i]["target"]`` is ``{"boxes", "labels"}`` in input pixels, or None when predicting.
 
-    Model arguments read here (and not passed to the model): ``augment`` (``default`` or ``none``), ``vflip``
-    (also flip vertically when training) and ``train_difficult`` (train on VOC difficult / COCO crowd boxes too)."""
+    Training augments whole batches in the step (:mod:`cvkit.vision.batch_augment`); ``augment=sample`` runs the
+    same augmentations per sample in the data pipeline instead (torchvision ``transforms.v2``).
+
+    Model arguments read here (and not passed to the model): ``augment`` (``default``, ``sample`` or ``none``),
+    ``vflip`` (also flip vertically when training) and ``train_difficult`` (train on VOC difficult / COCO crowd
+    boxes too)."""
 
     def __init__(self, info: DatasetInfo, sources: list[str], targets: list[Any] | None, model: ModelConfig,
                  train: bool, files: list | None = None) -> None:
         super().__init__(info, sources, targets, model, train, files, train_transform=box_train_transform,
-                         eval_transform=box_eval_transform)
+                         eval_transform=box_eval_transform, batch_train_transform=box_batch_train_transform)
         self.keep_difficult = bool(model.args.get("train_difficult", False))
 
     def annotations(self, index: int, raw: Any, size: tuple[int, int]) -> dict[str, Any]:

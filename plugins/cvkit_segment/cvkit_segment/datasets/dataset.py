@@ -12,7 +12,8 @@ from cvkit.errors import BadInput
 from cvkit.task import DatasetInfo, ModelConfig, RawSplit
 from cvkit.vision.dataset import DATA_ARGS, ImageAnnotationDataset
 from cvkit_segment.datasets.target import label_file, load_label
-from cvkit_segment.transforms import eval_transform, train_transform
+from cvkit_segment.palette import VOID
+from cvkit_segment.transforms import batch_train_transform, eval_transform, train_transform
 
 __all__ = ["DATA_ARGS", "SegmentationDataset", "from_raw"]
 
@@ -21,13 +22,18 @@ class SegmentationDataset(ImageAnnotationDataset):
     """``self[i]["target"]`` is the ``(S, S)`` int64 label map (255 void) of a training sample and None otherwise
     (evaluation reads ``target(i)``, the raw annotation).
 
-    Model arguments read here (and not passed to the model): ``augment`` (``default`` or ``none``) and ``vflip``
-    (also flip vertically when training)."""
+    Training augments whole batches in the step (:mod:`cvkit.vision.batch_augment`, void where the affine uncovers
+    pixels); ``augment=sample`` runs the same augmentations per sample in the data pipeline instead.
+
+    Model arguments read here (and not passed to the model): ``augment`` (``default``, ``sample`` or ``none``) and
+    ``vflip`` (also flip vertically when training)."""
+
+    label_fill = VOID
 
     def __init__(self, info: DatasetInfo, sources: list[str], targets: list[Any] | None, model: ModelConfig,
                  train: bool, files: list | None = None) -> None:
         super().__init__(info, sources, targets, model, train, files, train_transform=train_transform,
-                         eval_transform=eval_transform)
+                         eval_transform=eval_transform, batch_train_transform=batch_train_transform)
 
     def annotations(self, index: int, raw: Any, size: tuple[int, int]) -> dict[str, Any] | None:
         if not self.train or raw is None:
