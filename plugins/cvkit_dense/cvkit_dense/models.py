@@ -20,11 +20,11 @@ from torch import nn
 
 from cvkit.errors import UsageError
 from cvkit.nn.blocks import guard_batchnorm
-from cvkit_dense.losses import DEPTH_LOSSES
+from cvkit_dense.losses import DEPTH_LOSSES, NORMAL_LOSSES
 
 NETWORKS = ("unet", "fcn", "encoder-decoder", "deeplab")
 NAMES = (*NETWORKS, "mean-map")
-LOSS_ARGS = ("depth_loss", "silog_lambda", "normals_weight")
+LOSS_ARGS = ("depth_loss", "silog_lambda", "normals_weight", "normals_loss")
 DATA_ARGS = ("input_height", "augment", "targets")
 LOG_DEPTH_RANGE = (-7.0, 7.0)  # exp: 0.9 mm .. 1.1 km
 # the dense U-Net's own defaults (the core's are segment's, 16 and 4): five levels give the bottleneck a view of the
@@ -127,6 +127,8 @@ def build(name: str, normals: bool, input_hw: tuple[int, int], args: dict[str, A
     loss_args = {k: args[k] for k in LOSS_ARGS if k in args}
     if str(loss_args.get("depth_loss", "log-l1")) not in DEPTH_LOSSES:
         raise UsageError(f"depth_loss={loss_args['depth_loss']!r}: expected one of {', '.join(DEPTH_LOSSES)}")
+    if str(loss_args.get("normals_loss", "angular")) not in NORMAL_LOSSES:
+        raise UsageError(f"normals_loss={loss_args['normals_loss']!r}: expected one of {', '.join(NORMAL_LOSSES)}")
     model = _build(name, normals, input_hw, kwargs)
     model.loss_args = loss_args  # read by the task's train_step
     return model

@@ -98,7 +98,7 @@ class DenseTask(DenseScoring, Task):
                                float(args.get("silog_lambda", 0.5)))
         logs = {"loss": dl, "loss_depth": dl.detach()}
         if normals is not None and batch.targets.get("normals") is not None and getattr(net, "normals", True):
-            nl = losses.normal_loss(normals, batch.targets["normals"])
+            nl = losses.normal_loss(normals, batch.targets["normals"], str(args.get("normals_loss", "angular")))
             logs = {"loss": dl + float(args.get("normals_weight", 1.0)) * nl, "loss_depth": dl.detach(),
                     "loss_normals": nl.detach()}
         return logs

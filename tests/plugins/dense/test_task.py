@@ -4,6 +4,7 @@ saved maps, and the CLI trains, evaluates, predicts and draws on builtin:rooms."
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ def test_depth_losses_mask_invalid_pixels():
     assert losses.depth_loss(pred, torch.zeros_like(gt), "silog").item() == 0
 
 
-def test_cosine_loss():
+def test_normal_losses():
     gt = torch.zeros(1, 3, 1, 3)
     gt[0, 2, 0, 0] = 1  # +z
     gt[0, 0, 0, 1] = 1  # +x; pixel 2 has no normal
@@ -42,7 +43,33 @@ def test_cosine_loss():
     pred[0, 2, 0, 0] = 1
     pred[0, 2, 0, 1] = 1
     pred[0, 0, 0, 2] = 1
-    assert losses.normal_loss(pred, gt).item() == pytest.approx((0 + 1) / 2)
+    assert losses.normal_loss(pred, gt, "cosine").item() == pytest.approx((0 + 1) / 2)
+    assert losses.normal_loss(pred, gt).item() == pytest.approx((0 + math.pi / 2) / 2)  # angular: the default
+    with pytest.raises(UsageError, match="normals_loss"):
+        losses.normal_loss(pred, gt, "l3")
+
+
+def test_angular_loss_gradient_does_not_fade():
+    """Near the answer the angle's gradient keeps its size (the cosine loss's shrinks with the angle), and it is
+    finite where prediction and ground truth agree exactly."""
+    gt = torch.zeros(1, 3, 1, 2)
+    gt[0, 2] = 1
+    for angle in (0.2, 0.02):
+        pred = torch.zeros(1, 3, 1, 2)
+        pred[0, 0], pred[0, 2] = math.sin(angle), math.cos(angle)
+        grads = {}
+        for kind in ("angular", "cosine"):
+            p = pred.clone().requires_grad_()
+            loss = losses.normal_loss(p, gt, kind)
+            loss.backward()
+            grads[kind] = float(p.grad.norm())
+            if kind == "angular":
+                assert loss.item() == pytest.approx(angle, rel=1e-4)
+        assert grads["angular"] == pytest.approx(2 ** -0.5, rel=1e-3)  # |d angle / d n| = 1 per pixel, averaged
+        assert grads["cosine"] < grads["angular"] * angle
+    p = gt.clone().requires_grad_()
+    losses.normal_loss(p, gt).backward()
+    assert torch.isfinite(p.grad).all()
 
 
 @pytest.mark.parametrize("name", ["unet", "fcn", "encoder-decoder", "deeplab"])
@@ -57,6 +84,8 @@ def test_models_predict_positive_depth_and_unit_normals(name):
     assert models.build(name, False, (48, 64), {}).eval()(torch.randn(1, 3, 48, 64)).shape == (1, 1, 48, 64)
     with pytest.raises(UsageError, match="depth_loss"):
         models.build(name, True, (48, 64), {"depth_loss": "huber"})
+    with pytest.raises(UsageError, match="normals_loss"):
+        models.build(name, True, (48, 64), {"normals_loss": "huber"})
 
 
 def test_depth_offset_starts_at_the_median_training_depth():
