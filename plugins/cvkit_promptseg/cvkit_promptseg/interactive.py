@@ -24,6 +24,9 @@ BCE_WEIGHT = 1.0  # mask loss: BCE_WEIGHT * binary cross-entropy + dice (see mas
 POINT_SHARE = 0.5  # training's first prompt: a click with this probability, else a jittered box
 CENTRE_SHARE = 0.5  # a first click at the evaluation's spot (deepest interior point) with this probability
 SINGLE_ON_CLICK = 1.0  # weight of the single output's loss on a lone first click (beside the best multimask one)
+CORRECTION_AT_SPOT = 0.5  # a training correction click at the evaluation's spot with this probability
+CORRECTION_WEIGHT = 1.0  # loss weight of each correction round (the first prompt's round weighs 1)
+IOU_WEIGHT = 1.0  # weight of the predicted IoU's MSE (it picks the answer to a lone click among the three)
 
 
 def to_original(logits: torch.Tensor, img_size: int, input_size: tuple[int, int], orig: tuple[int, int]
@@ -200,10 +203,11 @@ def train_rounds(model: Any, images: torch.Tensor, targets: list[dict[str, Any]]
         loss, iou_true = mask_losses(logits, gt)
         multi_best = loss[:, 1:].argmin(1) + 1
         pick = torch.where(single | (r > 0), torch.zeros_like(multi_best), multi_best)
-        total_mask = total_mask + loss[rows, pick].mean()
+        weight = 1.0 if r == 0 else CORRECTION_WEIGHT
+        total_mask = total_mask + weight * loss[rows, pick].mean()
         if r == 0 and SINGLE_ON_CLICK:
             total_mask = total_mask + SINGLE_ON_CLICK * (loss[:, 0] * (~single)).mean()
-        total_iou = total_iou + F.mse_loss(iou_pred, iou_true)
+        total_iou = total_iou + IOU_WEIGHT * F.mse_loss(iou_pred, iou_true)
         low = logits[rows, pick].unsqueeze(1).detach()
         if r + 1 < rounds:
             up = F.interpolate(low, (size, size), mode="bilinear", align_corners=False)[:, 0] > 0
@@ -211,7 +215,7 @@ def train_rounds(model: Any, images: torch.Tensor, targets: list[dict[str, Any]]
             for i, ((nh, nw), m) in enumerate(zip(valid, gt_np, strict=True)):
                 pred = np.zeros_like(m)
                 pred[:nh, :nw] = up_np[i, :nh, :nw]
-                c = P.random_correction(pred, m, rng)
+                c = P.random_correction(pred, m, rng, CORRECTION_AT_SPOT)
                 if c is not None:
                     points[i] = [*points[i], (c.x, c.y, c.label)]
     loss_mask, loss_iou = total_mask / rounds, total_iou / rounds

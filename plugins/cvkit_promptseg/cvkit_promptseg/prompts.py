@@ -83,9 +83,11 @@ def random_point(mask: np.ndarray, rng: np.random.Generator) -> tuple[int, int] 
     return int(xs[i]), int(ys[i])
 
 
-def random_correction(pred: np.ndarray, gt: np.ndarray, rng: np.random.Generator) -> Click | None:
-    """A training correction click: the evaluation's spot half of the time, else uniform in the larger error."""
-    if rng.random() < 0.5:
+def random_correction(pred: np.ndarray, gt: np.ndarray, rng: np.random.Generator, at_spot: float = 0.5
+                      ) -> Click | None:
+    """A training correction click: the evaluation's spot with probability ``at_spot``, else uniform in the
+    larger error."""
+    if rng.random() < at_spot:
         return next_click(pred, gt)
     fn, fp = error_regions(pred, gt)
     nfn, nfp = int(fn.sum()), int(fp.sum())

@@ -89,3 +89,15 @@ def test_points_file(tmp_path):
     f.write_text('[{"points": [[3, 4]]}')
     with pytest.raises(BadInput, match="not JSON"):
         predictor.read_points_file(f)
+
+
+def test_training_correction_at_the_evaluation_spot():
+    gt = square(64, 64, 10, 20, 30, 50)
+    pred = square(64, 64, 12, 20, 30, 50)  # two rows missed: a foreground correction there
+    rng = np.random.default_rng(0)
+    spot = P.next_click(pred, gt)
+    for _ in range(10):
+        assert P.random_correction(pred, gt, rng, at_spot=1.0) == spot
+    uniform = [P.random_correction(pred, gt, rng, at_spot=0.0) for _ in range(20)]
+    assert all(gt[c.y, c.x] and not pred[c.y, c.x] and c.label == P.FOREGROUND for c in uniform)
+    assert len({(c.x, c.y) for c in uniform}) > 1

@@ -52,3 +52,38 @@ def test_output_stride(stride):
 def test_unknown_stride_refused():
     with pytest.raises(ValueError, match="stride"):
         build_tiny(64, {"stride": "8"})
+
+
+def test_prompt_maps_place_clicks_box_and_previous_mask():
+    model = build_tiny(64, {"dim": 32, "width": 8, "maps": "1"}).eval()
+    # prompt 0: a box (edges 8..24 in x, 16..40 in y); prompt 1: a foreground click at (40, 12), a background
+    # click at (10, 50), padding, and a previous mask
+    points = torch.tensor([[[8.0, 16.0], [24.0, 40.0], [0.0, 0.0]], [[40.0, 12.0], [10.0, 50.0], [0.0, 0.0]]])
+    labels = torch.tensor([[2.0, 3.0, -1.0], [1.0, 0.0, -1.0]])
+    prev = torch.full((2, 1, 16, 16), -20.0)
+    prev[:, :, 4:8, 4:8] = 20.0
+    with torch.no_grad():
+        maps = model.prompt_maps(points, labels, prev, torch.tensor([0.0, 1.0]), 64)
+    assert maps.shape == (2, 4, 64, 64)
+    previous, fg, bg, box = maps.unbind(1)
+    assert previous[0].abs().max() == 0  # no previous mask for prompt 0
+    assert previous[1, 20, 20] > 0.99 and previous[1, 50, 50] < 0.01  # logits at stride 4, maps at stride 1
+    assert fg[1, 12, 40] == 1 and bg[1, 50, 10] == 1 and fg[1, 50, 10] < 1e-6 and bg[1, 12, 40] < 1e-6
+    assert fg[0].max() == 0 and bg[0].max() == 0  # box corners and padding are no clicks
+    assert box[1].max() == 0
+    assert box[0, 28, 16] > 0.99 and box[0, 28, 2] < 0.01 and box[0, 46, 16] < 0.01
+    assert box[0, 28, 8] > 0.5 > box[0, 28, 7]  # the box's first pixel (edge 8) is inside, the one before not
+
+
+@pytest.mark.parametrize("stride", [2, 4])
+def test_prompt_maps_start_as_no_ops(stride):
+    outputs = []
+    for maps in ("0", "1"):
+        torch.manual_seed(0)
+        model = build_tiny(64, {"dim": 32, "width": 8, "stride": str(stride), "maps": maps}).eval()
+        image, points, labels, mask_input, _ = model.example_inputs(prompts=2, points=3)
+        previous = torch.randn(mask_input.shape, generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            outputs.append(model(image, points, labels, previous, torch.tensor([0.0, 1.0])))
+    torch.testing.assert_close(outputs[0], outputs[1])
+    assert (model.maps4 is not None) and ((model.maps2 is not None) == (stride == 2))

@@ -11,10 +11,10 @@ Three parts, as in SAM (Kirillov et al., 2023):
   previous low-resolution mask logits as a dense prompt (a learned "no mask" embedding otherwise);
 - a mask decoder: an IoU token and four mask tokens attend with the prompt tokens to the image tokens through
   two-way attention layers; each mask token becomes, through a small MLP, the weights of a dot product with the
-  upsampled (stride 4) image features; with ``stride=2`` a second, linear set of weights per token
-  adds a stride-2 correction to the bilinearly upsampled stride-4 masks (zero at initialisation). Token 0 is the
-  single-mask output, tokens 1-3 the three "valid masks" of an ambiguous prompt; the IoU head predicts the IoU of
-  each.
+  upsampled (stride 4) image features; with ``stride=2`` a second set of weights per token (one linear map
+  shared by the tokens) adds a stride-2 correction to the bilinearly upsampled stride-4 masks (zero at
+  initialisation). Token 0 is the single-mask output, tokens 1-3 the three "valid masks" of an ambiguous
+  prompt; the IoU head predicts the IoU of each.
 
 Point coordinates are pixel indices ``(x, y)`` of the (padded, square) model input; 0.5 is added inside, as
 SAM does. Everything traces to ONNX (opset 17) with the prompts as inputs.
@@ -30,6 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 
 NUM_MASKS = 4  # token 0: single output; 1-3: multimask outputs
+MAP_CHANNELS = 4  # prompt maps (``maps=1``): previous mask, foreground clicks, background clicks, box
+CLICK_SIGMA = 2.0  # px of the model input: the width of a click's Gaussian in the prompt maps
 
 
 class ConvBN(nn.Sequential):
@@ -151,7 +153,7 @@ class TinySam(nn.Module):
     """
 
     def __init__(self, img_size: int = 128, dim: int = 96, width: int = 16, depth: int = 2, heads: int = 4,
-                 mlp: int = 256, pointfeat: int = 1, stride: int = 4) -> None:
+                 mlp: int = 256, pointfeat: int = 1, stride: int = 4, maps: int = 0) -> None:
         super().__init__()
         if img_size % 8:
             raise ValueError(f"img_size must be a multiple of 8, got {img_size}")
@@ -184,13 +186,22 @@ class TinySam(nn.Module):
         if stride == 2:  # a stride-2 residual on the upsampled stride-4 masks, zero at the start
             self.up2 = nn.ConvTranspose2d(c4, c2, 2, 2)
             self.norm2 = nn.GroupNorm(1, c2)
-            self.hyper2 = nn.ModuleList(nn.Linear(dim, c2) for _ in range(NUM_MASKS))
-            for layer in self.hyper2:
-                nn.init.zeros_(layer.weight)
-                nn.init.zeros_(layer.bias)
+            # one linear map for the four tokens: the multimask tokens, trained only when they are the best of
+            # three, learn the sharpening from every prompt's single output as well
+            self.hyper2 = nn.Linear(dim, c2)
+            nn.init.zeros_(self.hyper2.weight)
+            nn.init.zeros_(self.hyper2.bias)
         else:
             self.up2 = self.norm2 = self.hyper2 = None
         self.iou_head = MLP([dim, 256, 256, NUM_MASKS])
+        # the prompts again as maps at the mask resolutions (previous mask, clicks, box), added to the upsampled
+        # features before their last convolution / dot product (zero at initialisation)
+        self.maps4 = nn.Conv2d(MAP_CHANNELS, c4, 1) if maps else None
+        self.maps2 = nn.Conv2d(MAP_CHANNELS, c2, 1) if maps and stride == 2 else None
+        for layer in (self.maps4, self.maps2):
+            if layer is not None:
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
 
     # ------------------------------------------------------------------ parts
     def embed(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -213,6 +224,36 @@ class TinySam(nn.Module):
             click = ((labels == 0) | (labels == 1)).unsqueeze(-1).to(tokens.dtype)
             tokens = tokens + click * self.point_feature(features_at(emb, xy))
         return tokens
+
+    def prompt_maps(self, points: torch.Tensor, labels: torch.Tensor, mask_input: torch.Tensor | None,
+                    has_mask: torch.Tensor | None, size: int) -> torch.Tensor:
+        """``(P, MAP_CHANNELS, size, size)`` maps over the model input: the previous mask's probability (0 without
+        one), Gaussians (sigma ``CLICK_SIGMA`` px) around the foreground and around the background clicks, and the
+        inside of the box (soft edges of 1 px; 0 without a box)."""
+        p = points.shape[0]
+        c = (torch.arange(size, device=points.device, dtype=torch.float32) + 0.5) * (self.img_size / size) - 0.5
+        dx = c.reshape(1, 1, 1, size) - points[..., 0].reshape(p, -1, 1, 1)  # (P, N, 1, size)
+        dy = c.reshape(1, 1, size, 1) - points[..., 1].reshape(p, -1, 1, 1)  # (P, N, size, 1)
+        gauss = torch.exp(-(dx * dx + dy * dy) / (2 * CLICK_SIGMA**2))  # (P, N, size, size)
+        lab = labels.reshape(p, -1, 1, 1)
+        fg = (gauss * (lab == 1).to(gauss.dtype)).amax(1, keepdim=True)
+        bg = (gauss * (lab == 0).to(gauss.dtype)).amax(1, keepdim=True)
+        # the box: its corners (labels 2 and 3) are pixel edges, ``c`` pixel indices (a pixel's centre is its
+        # index + 0.5 in edges)
+        tl, br = (lab == 2).to(gauss.dtype), (lab == 3).to(gauss.dtype)
+        edges = points.reshape(p, -1, 1, 2) - 0.5
+        x1, y1 = ((edges * tl.squeeze(-1).unsqueeze(-1)).sum(1)).unbind(-1)  # (P, 1) each
+        x2, y2 = ((edges * br.squeeze(-1).unsqueeze(-1)).sum(1)).unbind(-1)
+        inside_x = torch.sigmoid(c - x1) * torch.sigmoid(x2 - c)  # (P, size)
+        inside_y = torch.sigmoid(c - y1) * torch.sigmoid(y2 - c)
+        has_box = tl.sum(1).clamp(max=1)  # (P, 1, 1)
+        box = (has_box.unsqueeze(1) * inside_y.reshape(p, 1, size, 1) * inside_x.reshape(p, 1, 1, size))
+        if mask_input is None:
+            prev = torch.zeros_like(fg)
+        else:
+            prev = F.interpolate(mask_input, (size, size), mode="bilinear", align_corners=False).sigmoid()
+            prev = prev * has_mask.reshape(p, 1, 1, 1).to(prev.dtype)
+        return torch.cat([prev, fg, bg, box], 1)
 
     def decode(self, embedding: tuple[torch.Tensor, ...], points: torch.Tensor, labels: torch.Tensor,
                mask_input: torch.Tensor | None = None, has_mask: torch.Tensor | None = None
@@ -238,12 +279,16 @@ class TinySam(nn.Module):
         iou_out, mask_out = tokens[:, 0], tokens[:, 1 : 1 + NUM_MASKS]
         image = image.transpose(1, 2).reshape(p, self.dim, self.grid, self.grid)
         x = F.gelu(self.norm4(self.up4(image) + skip))
+        if self.maps4 is not None:
+            x = x + self.maps4(self.prompt_maps(points, labels, mask_input, has_mask, x.shape[-1]))
         x = F.gelu(x + self.refine(x))  # (P, C/4, S/4, S/4)
         weights = torch.stack([h(mask_out[:, i]) for i, h in enumerate(self.hyper)], 1)  # (P, 4, C/4)
         masks = (weights @ x.flatten(2)).reshape(p, NUM_MASKS, x.shape[-2], x.shape[-1])
         if self.up2 is not None:
             f2 = F.gelu(self.norm2(self.up2(x) + embedding[2]))  # (P, C/8, S/2, S/2)
-            w2 = torch.stack([h(mask_out[:, i]) for i, h in enumerate(self.hyper2)], 1)  # (P, 4, C/8)
+            if self.maps2 is not None:
+                f2 = f2 + self.maps2(self.prompt_maps(points, labels, mask_input, has_mask, f2.shape[-1]))
+            w2 = self.hyper2(mask_out)  # (P, 4, C/8)
             size = (f2.shape[-2], f2.shape[-1])
             masks = F.interpolate(masks, size, mode="bilinear", align_corners=False) + (
                 w2 @ f2.flatten(2)).reshape(p, NUM_MASKS, *size)
@@ -276,7 +321,7 @@ class TinySam(nn.Module):
 
 
 def build_tiny(img_size: int, args: dict[str, Any]) -> TinySam:
-    known = {"dim", "width", "depth", "heads", "mlp", "pointfeat", "stride"}
+    known = {"dim", "width", "depth", "heads", "mlp", "pointfeat", "stride", "maps"}
     unknown = set(args) - known - {"augment"}
     if unknown:
         raise ValueError(f"unknown model argument(s) {sorted(unknown)} (known: {sorted(known)})")
