@@ -111,21 +111,62 @@ class LstmFusion(VqaModel):
 
 class StackedAttention(VqaModel):
     """``grid_coords``: each cell's x and y (:func:`cvkit.nn.grid.cell_coordinates`) join its features, beside
-    the learned position embeddings."""
+    the learned position embeddings.
+
+    ``relative=true`` (needs ``layers`` >= 2): every hop after the first receives the position the previous hop
+    attended to as explicit coordinates. Each cell has a position, its centre plus a learned offset of at most
+    half a cell (from its features, which know where inside the cell an object lies); the previous hop's
+    position is the attention-weighted mean of those. Each cell's offset from it, ``(dx, dy, |dx|, |dy|)``,
+    enters the hop's attention twice: through its hidden layer, and as a direct term ``gain * sigmoid(object) *
+    tanh(w(question) . offset * scale)``, where the question picks ``w`` (``-dx - |dy|`` is "left of" along the
+    dominant axis), ``scale`` (``rel_scale``, default 16: units of 1/32 of the image) lets a few pixels count
+    from the first steps, and ``object`` (from the cell's features) keeps empty cells out of it. Each hop's
+    attended vector joins the query through its own linear map, so the classifier can tell the named object's
+    features from those of the object found relative to it."""
 
     def __init__(self, encoder: GridEncoder, vocab: list[str], answers: list[str], grid_cells: int,
-                 layers: int = 1, attention: int = 128, grid_coords: bool = False, **kw: Any) -> None:
+                 layers: int = 1, attention: int = 128, grid_coords: bool = False, relative: bool = False,
+                 rel_scale: float = 16.0, rel_gain: float = 8.0, **kw: Any) -> None:
         super().__init__(encoder, vocab, answers, **kw)
         h = self.hidden
-        self.grid_coords = bool(grid_coords)
+        self.grid_coords, self.relative = bool(grid_coords), bool(relative)
+        self.rel_scale, self.rel_gain = float(rel_scale), float(rel_gain)
+        if self.relative and int(layers) < 2:
+            raise UsageError("relative=true needs layers >= 2 (the first hop finds the object the others start from); "
+                             "relative=false for one hop")
         self.question = QuestionLSTM(self.embed.embedding_dim, h)
         self.pos = nn.Parameter(torch.randn(grid_cells, encoder.out_channels) * 0.02)
         self.img = nn.Linear(encoder.out_channels + 2 * self.grid_coords, h)
         self.att_img = nn.ModuleList(nn.Linear(h, attention) for _ in range(layers))
         self.att_q = nn.ModuleList(nn.Linear(h, attention) for _ in range(layers))
         self.att_score = nn.ModuleList(nn.Linear(attention, 1) for _ in range(layers))
+        if self.relative:
+            self.offset = nn.Linear(h, 2)
+            self.att_rel = nn.ModuleList(nn.Linear(4, attention) for _ in range(layers - 1))
+            self.rel_w = nn.ModuleList(nn.Linear(h, 4) for _ in range(layers - 1))
+            self.rel_gate = nn.ModuleList(nn.Linear(h, 1) for _ in range(layers - 1))
+            for lin in self.rel_w:  # no preference for any direction before training
+                nn.init.zeros_(lin.weight)
+                nn.init.zeros_(lin.bias)
+            self.hop_value = nn.ModuleList(nn.Linear(h, h) for _ in range(layers))
         self.classifier = nn.Sequential(nn.Linear(h, h), nn.ReLU(inplace=True), nn.Dropout(kw.get("dropout", 0.2)),
                                         nn.Linear(h, len(answers)))
+
+    def cell_positions(self, v: torch.Tensor, gh: int, gw: int) -> torch.Tensor:
+        """``(B, N, 2)``: each cell's x and y in [-1, 1], its centre moved by at most half a cell."""
+        xy = cell_coordinates(gh, gw, v.device, v.dtype)
+        half = torch.tensor([1.0 / gw, 1.0 / gh], device=v.device, dtype=v.dtype)
+        return xy + torch.tanh(self.offset(v)) * half
+
+    @staticmethod
+    def offset_features(rel: torch.Tensor) -> torch.Tensor:
+        """``(B, N, 4)``: ``dx, dy, |dx|, |dy|`` of the offsets ``rel`` ``(B, N, 2)``."""
+        return torch.cat([rel, rel.abs()], 2)
+
+    def relation_score(self, hop: int, q: torch.Tensor, v: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+        """``(B, N, 1)``: the direct relative-position term of hop ``hop + 1``'s attention score."""
+        along = (self.rel_w[hop](q)[:, None] * f).sum(2, keepdim=True) * self.rel_scale
+        return self.rel_gain * torch.sigmoid(self.rel_gate[hop](v)) * torch.tanh(along)
 
     def attend(self, images: torch.Tensor, tokens: torch.Tensor, owner: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -138,12 +179,24 @@ class StackedAttention(VqaModel):
             grid = torch.cat([grid, xy.expand(grid.shape[0], -1, -1)], 2)
         v = torch.tanh(self.img(grid))  # (B, N, h)
         tokens = self.question_tokens(tokens)
-        u = self.question(self.drop(self.words(tokens)), tokens)
-        weights = []
-        for wi, wq, ws in zip(self.att_img, self.att_q, self.att_score, strict=True):
-            p = ws(self.drop(torch.tanh(wi(v) + wq(u)[:, None]))).squeeze(2).softmax(1)
+        u = q = self.question(self.drop(self.words(tokens)), tokens)
+        where = self.cell_positions(v, gh, gw) if self.relative else None
+        weights: list[torch.Tensor] = []
+        for n, (wi, wq, ws) in enumerate(zip(self.att_img, self.att_q, self.att_score, strict=True)):
+            pre = wi(v) + wq(u)[:, None]
+            extra = None
+            if where is not None and n > 0:
+                seen = (weights[-1][:, :, None] * where).sum(1, keepdim=True)  # the previous hop's position
+                f = self.offset_features(where - seen)
+                pre = pre + self.att_rel[n - 1](f)
+                extra = self.relation_score(n - 1, q, v, f)
+            score = ws(self.drop(torch.tanh(pre)))
+            if extra is not None:
+                score = score + extra
+            p = score.squeeze(2).softmax(1)
             weights.append(p)
-            u = u + (p[:, :, None] * v).sum(1)
+            seen_v = (p[:, :, None] * v).sum(1)
+            u = u + (self.hop_value[n](seen_v) if self.relative else seen_v)
         return u, weights
 
     def forward(self, images: torch.Tensor, tokens: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:

@@ -17,3 +17,76 @@ def test_cell_coordinates_follow_the_flattened_grid():
     assert torch.allclose(xy[:, 0], (flat_cols + 0.5) * 2 / w - 1)  # x grows to the right
     assert torch.allclose(xy[:, 1], (flat_rows + 0.5) * 2 / h - 1)  # y grows downwards
     assert float(xy.abs().max()) < 1 and torch.allclose(xy.mean(0), torch.zeros(2), atol=1e-6)
+
+
+def relative_model(**kw):
+    from cvkit_vqa import models
+
+    args = {"layers": 2, "relative": True, "encoder_width": 8, "hidden": 32, "embed": 8, "attention": 16, **kw}
+    return models.build("attention", ["<pad>", "<unk>", "what", "left", "of"], ["circle", "square"], 32, args)
+
+
+def test_relative_needs_a_first_hop():
+    import pytest
+
+    from cvkit.errors import UsageError
+
+    with pytest.raises(UsageError, match="layers >= 2"):
+        relative_model(layers=1)
+
+
+def test_relative_term_can_express_the_dominant_axis_rule():
+    """With the question's weights on ``(dx, dy, |dx|, |dy|)`` at ``(-1, 0, 0, -1)`` the direct term is
+    ``-dx - |dy|`` squashed: positive exactly when the scenes' ``relation`` says "left" (dominant axis, ties to x),
+    for an object cell (the gate) and up to ``rel_gain``."""
+    from cvkit.vision.scenes import relation
+
+    model = relative_model()
+    with torch.no_grad():
+        model.rel_w[0].bias.copy_(torch.tensor([-1.0, 0.0, 0.0, -1.0]))
+        model.rel_gate[0].bias.fill_(20.0)  # every cell an object
+    gen = torch.Generator().manual_seed(0)
+    rel = torch.rand(1, 50, 2, generator=gen) * 2 - 1
+    f = model.offset_features(rel)
+    assert torch.equal(f, torch.cat([rel, rel.abs()], 2))
+    score = model.relation_score(0, torch.zeros(1, 32), torch.zeros(1, 50, 32), f)[0, :, 0]
+    assert torch.allclose(score, 8 * torch.tanh(16 * (-rel[0, :, 0] - rel[0, :, 1].abs())), atol=1e-5)
+    for (dx, dy), m in zip(rel[0].tolist(), score.tolist(), strict=True):
+        if abs(abs(dx) - abs(dy)) > 1e-3:
+            assert (m > 0) == (relation({"x": dx, "y": dy}, {"x": 0.0, "y": 0.0}) == "left")
+
+
+def test_relative_term_starts_neutral():
+    model = relative_model()
+    f = model.offset_features(torch.rand(2, 16, 2))
+    assert torch.equal(model.relation_score(0, torch.randn(2, 32), torch.randn(2, 16, 32), f), torch.zeros(2, 16, 1))
+
+
+def test_relative_cell_positions_stay_within_half_a_cell():
+    model = relative_model()
+    v = torch.randn(2, 16, 32) * 10
+    with torch.no_grad():
+        model.offset.weight.normal_(0, 5)
+        where = model.cell_positions(v, 4, 4)
+    centres = cell_coordinates(4, 4)
+    assert where.shape == (2, 16, 2)
+    assert float((where - centres).abs().max()) <= 0.25 + 1e-6  # half of a cell 0.5 wide
+    assert not torch.allclose(where, centres.expand_as(where))
+
+
+def test_relative_second_hop_follows_the_first_hops_position():
+    """The second hop's attention depends on where the first hop looked: the same image and question give other
+    second-hop weights when the first hop is steered to another cell."""
+    model = relative_model().eval()
+    torch.manual_seed(0)
+    images, tokens = torch.randn(1, 3, 32, 32), torch.tensor([[2, 3, 4]])
+    with torch.no_grad():
+        model.rel_w[0].weight.normal_(0, 3)
+        _, (first, second) = model.attend(images, tokens)
+        model.att_score[0].bias.zero_()
+        model.att_score[0].weight.zero_()  # the first hop now spreads evenly over the cells
+        _, (flat, moved) = model.attend(images, tokens)
+    assert torch.allclose(flat, torch.full_like(flat, 1 / flat.shape[1]))
+    assert not torch.allclose(first, flat)
+    assert not torch.allclose(second, moved, atol=1e-4)
+
