@@ -41,7 +41,7 @@ class DenseTask(DenseScoring, Task):
 
     default_model = "unet"
     default_img_size = 128
-    default_epochs = 3
+    default_epochs = 4
     default_batch_size = 8
     default_lr = 2e-3
     default_optimizer = "adamw"
