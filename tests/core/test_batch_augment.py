@@ -135,3 +135,24 @@ def test_label_maps_match_torchvision_affine(hflip: bool, vflip: bool, tx: int, 
     assert set(got.unique().tolist()) <= {0, 1, 2, 255}
     assert (255 in got.unique().tolist()) == (scale < 1)  # a shrunk map leaves void around it
     assert (got[0] == ref).float().mean() > 0.97
+
+
+def test_geometry_is_torchvision_pixel_for_pixel_at_128px() -> None:
+    size = 128
+    img = torch.zeros(1, 3, size, size)
+    img[:, 0, 30:70, 40:100] = 1.0
+    img[:, 2, 80:120, 10:50] = 0.5
+    g = torch.Generator().manual_seed(0)
+    empty = [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}]
+    for k in range(12):
+        scale = float(ba._uniform(1, 0.75, 1.25, g))
+        tx, ty = (int(v) for v in torch.randint(-12, 13, (2,), generator=g))
+        hflip, vflip = bool(k % 2), bool(k % 3 == 0)
+        out, _ = ba.geometry(img, empty, torch.tensor([hflip]), torch.tensor([vflip]), torch.tensor([float(tx)]),
+                             torch.tensor([float(ty)]), torch.tensor([scale]))
+        ref = tv_tensors.Image(img[0])
+        ref = TF.horizontal_flip(ref) if hflip else ref
+        ref = TF.vertical_flip(ref) if vflip else ref
+        ref = TF.affine(ref, angle=0.0, translate=[tx, ty], scale=scale, shear=[0.0, 0.0],
+                        interpolation=InterpolationMode.NEAREST)
+        assert torch.equal(out[0], ref.as_subclass(torch.Tensor)), (k, scale, tx, ty)
