@@ -50,25 +50,26 @@ def test_normal_losses():
 
 
 def test_angular_loss_gradient_does_not_fade():
-    """Near the answer the angle's gradient keeps its size (the cosine loss's shrinks with the angle), and it is
-    finite where prediction and ground truth agree exactly."""
+    """Near the answer the angle's gradient keeps its size (the cosine loss's shrinks with the angle), through the
+    normalisation the models apply to their raw normals, and it is finite where prediction and truth agree."""
     gt = torch.zeros(1, 3, 1, 2)
     gt[0, 2] = 1
     for angle in (0.2, 0.02):
-        pred = torch.zeros(1, 3, 1, 2)
-        pred[0, 0], pred[0, 2] = math.sin(angle), math.cos(angle)
+        raw = torch.zeros(1, 3, 1, 2)
+        raw[0, 0], raw[0, 2] = 2 * math.sin(angle), 2 * math.cos(angle)  # any length: the model normalises
         grads = {}
         for kind in ("angular", "cosine"):
-            p = pred.clone().requires_grad_()
-            loss = losses.normal_loss(p, gt, kind)
+            p = raw.clone().requires_grad_()
+            loss = losses.normal_loss(torch.nn.functional.normalize(p, dim=1), gt, kind)
             loss.backward()
             grads[kind] = float(p.grad.norm())
             if kind == "angular":
                 assert loss.item() == pytest.approx(angle, rel=1e-4)
-        assert grads["angular"] == pytest.approx(2 ** -0.5, rel=1e-3)  # |d angle / d n| = 1 per pixel, averaged
-        assert grads["cosine"] < grads["angular"] * angle
+        # |d angle / d n| = 1 per pixel on the unit sphere (halved by the length 2, averaged over 2 pixels)
+        assert grads["angular"] == pytest.approx(2**-0.5 / 2, rel=1e-3)
+        assert grads["cosine"] == pytest.approx(2**-0.5 / 2 * math.sin(angle), rel=1e-3)  # fades with the angle
     p = gt.clone().requires_grad_()
-    losses.normal_loss(p, gt).backward()
+    losses.normal_loss(torch.nn.functional.normalize(p, dim=1), gt).backward()
     assert torch.isfinite(p.grad).all()
 
 
