@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torchvision.transforms.v2 import functional as TF
 
 from cvkit.task import Batch
 
@@ -54,45 +55,13 @@ def _blend(x: torch.Tensor, other: torch.Tensor, factor: torch.Tensor, on: torch
     return torch.where(on.view(-1, 1, 1, 1), mixed, x)
 
 
-def _rgb_to_hsv(x: torch.Tensor) -> torch.Tensor:
-    r, g, b = x.unbind(1)
-    maxc, _ = x.max(1)
-    minc, _ = x.min(1)
-    eqc = maxc == minc
-    cr = maxc - minc
-    ones = torch.ones_like(maxc)
-    s = cr / torch.where(eqc, ones, maxc)
-    cr_divisor = torch.where(eqc, ones, cr)
-    rc, gc, bc = (maxc - r) / cr_divisor, (maxc - g) / cr_divisor, (maxc - b) / cr_divisor
-    hr = (maxc == r) * (bc - gc)
-    hg = ((maxc == g) & (maxc != r)) * (2.0 + rc - bc)
-    hb = ((maxc != g) & (maxc != r)) * (4.0 + gc - rc)
-    h = torch.fmod((hr + hg + hb) / 6.0 + 1.0, 1.0)
-    return torch.stack((h, s, maxc), 1)
-
-
-def _hsv_to_rgb(x: torch.Tensor) -> torch.Tensor:
-    h, s, v = x.unbind(1)
-    i = torch.floor(h * 6.0)
-    f = h * 6.0 - i
-    i = i.to(torch.int64) % 6
-    p = (v * (1.0 - s)).clamp(0, 1)
-    q = (v * (1.0 - s * f)).clamp(0, 1)
-    t = (v * (1.0 - s * (1.0 - f))).clamp(0, 1)
-    table = torch.stack([torch.stack(c, 1) for c in ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v),
-                                                      (v, p, q))], 1)  # (B, 6 sectors, 3, H, W)
-    index = i[:, None, None].expand(-1, 1, 3, -1, -1)
-    return table.gather(1, index)[:, 0]
-
-
 def _hue(x: torch.Tensor, shift: torch.Tensor, on: torch.Tensor) -> torch.Tensor:
+    """torchvision's ``adjust_hue`` (through HSV) on the samples where ``on``, each by its own ``shift``."""
     if not bool(on.any()):
         return x
-    sel = x[on]
-    hsv = _rgb_to_hsv(sel)
-    h = torch.remainder(hsv[:, 0] + shift[on].view(-1, 1, 1), 1.0)
     out = x.clone()
-    out[on] = _hsv_to_rgb(torch.stack((h, hsv[:, 1], hsv[:, 2]), 1))
+    for i in torch.nonzero(on).flatten().tolist():
+        out[i] = TF.adjust_hue(x[i], float(shift[i]))
     return out
 
 

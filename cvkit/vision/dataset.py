@@ -36,19 +36,19 @@ AUGMENT = ("default", "sample", "none")
 class ImageAnnotationDataset(AnnotatedDataset):
     """Model arguments read here: ``augment`` (``default``, ``sample`` or ``none``) and ``vflip`` (also flip
     vertically when training). ``train_transform(size, mean, std, vflip)`` / ``eval_transform(size, mean, std)``
-    build the transforms. A task that augments whole batches in its training step passes ``batch_train_transform``
-    (the per-sample rest): with ``augment=default`` the dataset then uses it and marks every sample's meta with
-    ``"augment": {"vflip", "mean", "std", "fill"}`` for :func:`cvkit.vision.batch_augment.apply` (``fill``:
-    :attr:`label_fill`, what a label map's uncovered pixels become); ``augment=sample`` keeps
-    ``train_transform`` (everything per sample). :meth:`annotations` must not modify what it is given, nor the
-    transforms their inputs: both are kept in memory and used again next epoch."""
+    build the transforms. A task that augments whole batches in its training step passes ``augment_in_step``:
+    with ``augment=default`` training samples then go through ``eval_transform`` (resize, normalise: nothing drawn)
+    and every sample's meta carries ``"augment": {"vflip", "mean", "std", "fill"}`` for
+    :func:`cvkit.vision.batch_augment.apply` (``fill``: :attr:`label_fill`, what a label map's uncovered pixels
+    become); ``augment=sample`` keeps ``train_transform`` (everything per sample). :meth:`annotations` must not
+    modify what it is given, nor the transforms their inputs: both are kept in memory and used again next epoch."""
 
     label_fill = 0  # a label-map target's value where a geometric augmentation uncovers pixels
 
     def __init__(self, info: DatasetInfo, sources: list[str], targets: list[Any] | None, model: ModelConfig,
                  train: bool, files: list[Path] | None = None, *,
                  train_transform: Callable[..., Any], eval_transform: Callable[..., Any],
-                 batch_train_transform: Callable[..., Any] | None = None) -> None:
+                 augment_in_step: bool = False) -> None:
         super().__init__(info, sources, targets, files)
         self.train = train
         self.size = int(model.img_size)
@@ -60,17 +60,17 @@ class ImageAnnotationDataset(AnnotatedDataset):
         vflip = bool(model.args.get("vflip", False))
         self.resize: v2.Resize | None = None  # applied before caching: the first op of a training transform
         self.batch_augment: dict[str, Any] | None = None  # what the training step still draws, per sample's meta
-        if augment and batch_train_transform is not None and mode == "default":
-            train_transform = batch_train_transform
+        if augment and augment_in_step and mode == "default":  # nothing drawn here: the step draws it all
             self.batch_augment = {"vflip": vflip, "mean": tuple(model.mean), "std": tuple(model.std),
                                   "fill": self.label_fill}
-        if augment:
+            self.transform = eval_transform(self.size, model.mean, model.std)
+        elif augment:
             self.transform = train_transform(self.size, model.mean, model.std, vflip)
-            ops = getattr(self.transform, "transforms", None)
-            if ops and isinstance(ops[0], v2.Resize):
-                self.resize, self.transform = ops[0], v2.Compose(ops[1:])
         else:
             self.transform = eval_transform(self.size, model.mean, model.std)
+        ops = getattr(self.transform, "transforms", None)
+        if augment and ops and isinstance(ops[0], v2.Resize):
+            self.resize, self.transform = ops[0], v2.Compose(ops[1:])
         self.finished = not augment  # the transform draws nothing: keep finished samples, not decoded images
         # evaluation need not be seeded; training is, even without augmentation (the model's own draws follow)
         self.random_transforms = train

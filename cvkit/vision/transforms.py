@@ -41,10 +41,3 @@ def box_eval_transform(size: int, mean: Sequence[float], std: Sequence[float]) -
         v2.Normalize(list(mean), list(std)),
     ])
 
-
-def box_batch_train_transform(size: int, mean: Sequence[float], std: Sequence[float], vflip: bool = False
-                              ) -> v2.Compose:
-    """The per-sample half of training when the batch is augmented in the step
-    (:func:`cvkit.vision.batch_augment.augment` draws the photometric, flip and affine parts there): resize
-    (cached by the dataset) and normalise."""
-    return box_eval_transform(size, mean, std)

@@ -16,7 +16,7 @@ from cvkit.contract import DatasetInfo
 from cvkit.errors import UsageError
 from cvkit.task import ModelConfig
 from cvkit.vision.dataset import ImageAnnotationDataset
-from cvkit.vision.transforms import box_batch_train_transform, box_eval_transform, box_train_transform
+from cvkit.vision.transforms import box_eval_transform, box_train_transform
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -84,7 +84,7 @@ def test_a_batch_transform_leaves_augmentation_to_the_step(tmp_path):
 
     def make(args):
         return Boxes(info, paths, boxes, ModelConfig("m", 64, args), True, train_transform=box_train_transform,
-                     eval_transform=box_eval_transform, batch_train_transform=box_batch_train_transform)
+                     eval_transform=box_eval_transform, augment_in_step=True)
 
     ds = make({"vflip": True})
     torch.manual_seed(0)

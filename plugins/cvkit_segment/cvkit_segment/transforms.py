@@ -41,8 +41,3 @@ def eval_transform(size: int, mean: Sequence[float], std: Sequence[float]) -> v2
         v2.Normalize(list(mean), list(std)),
     ])
 
-
-def batch_train_transform(size: int, mean: Sequence[float], std: Sequence[float], vflip: bool = False
-                          ) -> v2.Compose:
-    """The per-sample half of training when the step augments the batch (:mod:`cvkit.vision.batch_augment`)."""
-    return eval_transform(size, mean, std)

@@ -11,7 +11,7 @@ from torchvision import tv_tensors
 from cvkit.task import DatasetInfo, ModelConfig, RawSplit
 from cvkit.vision.dataset import ImageAnnotationDataset
 from cvkit.vision.detections import ignored
-from cvkit.vision.transforms import box_batch_train_transform, box_eval_transform, box_train_transform
+from cvkit.vision.transforms import box_eval_transform, box_train_transform
 
 DATA_ARGS = ("augment", "vflip", "train_difficult")
 
@@ -29,7 +29,7 @@ class DetectionDataset(ImageAnnotationDataset):
     def __init__(self, info: DatasetInfo, sources: list[str], targets: list[Any] | None, model: ModelConfig,
                  train: bool, files: list | None = None) -> None:
         super().__init__(info, sources, targets, model, train, files, train_transform=box_train_transform,
-                         eval_transform=box_eval_transform, batch_train_transform=box_batch_train_transform)
+                         eval_transform=box_eval_transform, augment_in_step=True)
         self.keep_difficult = bool(model.args.get("train_difficult", False))
 
     def annotations(self, index: int, raw: Any, size: tuple[int, int]) -> dict[str, Any]:

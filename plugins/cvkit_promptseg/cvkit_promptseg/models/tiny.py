@@ -242,8 +242,8 @@ class TinySam(nn.Module):
         # index + 0.5 in edges)
         tl, br = (lab == 2).to(gauss.dtype), (lab == 3).to(gauss.dtype)
         edges = points.reshape(p, -1, 1, 2) - 0.5
-        x1, y1 = ((edges * tl.squeeze(-1).unsqueeze(-1)).sum(1)).unbind(-1)  # (P, 1) each
-        x2, y2 = ((edges * br.squeeze(-1).unsqueeze(-1)).sum(1)).unbind(-1)
+        x1, y1 = (edges * tl).sum(1).unbind(-1)  # (P, 1) each
+        x2, y2 = (edges * br).sum(1).unbind(-1)
         inside_x = torch.sigmoid(c - x1) * torch.sigmoid(x2 - c)  # (P, size)
         inside_y = torch.sigmoid(c - y1) * torch.sigmoid(y2 - c)
         has_box = tl.sum(1).clamp(max=1)  # (P, 1, 1)

@@ -13,7 +13,7 @@ from cvkit.task import DatasetInfo, ModelConfig, RawSplit
 from cvkit.vision.dataset import DATA_ARGS, ImageAnnotationDataset
 from cvkit_segment.datasets.target import label_file, load_label
 from cvkit_segment.palette import VOID
-from cvkit_segment.transforms import batch_train_transform, eval_transform, train_transform
+from cvkit_segment.transforms import eval_transform, train_transform
 
 __all__ = ["DATA_ARGS", "SegmentationDataset", "from_raw"]
 
@@ -33,7 +33,7 @@ class SegmentationDataset(ImageAnnotationDataset):
     def __init__(self, info: DatasetInfo, sources: list[str], targets: list[Any] | None, model: ModelConfig,
                  train: bool, files: list | None = None) -> None:
         super().__init__(info, sources, targets, model, train, files, train_transform=train_transform,
-                         eval_transform=eval_transform, batch_train_transform=batch_train_transform)
+                         eval_transform=eval_transform, augment_in_step=True)
 
     def annotations(self, index: int, raw: Any, size: tuple[int, int]) -> dict[str, Any] | None:
         if not self.train or raw is None:
