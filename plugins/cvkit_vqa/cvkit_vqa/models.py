@@ -7,7 +7,8 @@
 - ``attention``: question-guided soft attention over the image grid (stacked attention, Yang et al. 2016):
   each of ``layers`` (default 1) attention steps weighs the grid cells by their match with the current query,
   adds the attended image vector to the query; the final query goes through an MLP. ``grid_coords=true`` adds
-  each cell's x and y to its features.
+  each cell's x and y to its features; ``film=K`` runs the grid through K question-conditioned (FiLM) residual
+  blocks first.
 
 Ablations for every model: ``use_image=false`` (question only) and ``use_question=false`` (image only) replace
 that input by zeros. Model arguments also include ``embed``, ``hidden``, ``dropout`` and the encoder's
@@ -109,6 +110,28 @@ class LstmFusion(VqaModel):
         return self.classifier(self.drop(fused))
 
 
+class FilmBlock(nn.Module):
+    """A residual block whose features the question scales and shifts (FiLM, Perez et al. 2018): 1x1 convolution
+    (with the cells' x and y) and ReLU, 3x3 convolution, BatchNorm without its own affine, ``(1 + gamma) * x +
+    beta`` from the question, ReLU, added to the input."""
+
+    def __init__(self, width: int, question: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(width + 2, width, 1)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1, bias=False)
+        self.norm = nn.BatchNorm2d(width, affine=False)
+        self.film = nn.Linear(question, 2 * width)
+        nn.init.zeros_(self.film.weight)  # starts as a plain residual block
+        nn.init.zeros_(self.film.bias)
+
+    def forward(self, x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = x.shape
+        xy = cell_coordinates(h, w, x.device, x.dtype).t().reshape(1, 2, h, w).expand(b, -1, -1, -1)
+        y = self.norm(self.conv2(F.relu(self.conv1(torch.cat([x, xy], 1)))))
+        gamma, beta = self.film(q).chunk(2, 1)
+        return x + F.relu((1 + gamma[:, :, None, None]) * y + beta[:, :, None, None])
+
+
 class StackedAttention(VqaModel):
     """``grid_coords``: each cell's x and y (:func:`cvkit.nn.grid.cell_coordinates`) join its features, beside
     the learned position embeddings.
@@ -122,13 +145,22 @@ class StackedAttention(VqaModel):
     dominant axis), ``scale`` (``rel_scale``, default 16: units of 1/32 of the image) lets a few pixels count
     from the first steps, and ``object`` (from the cell's features) keeps empty cells out of it. Each hop's
     attended vector joins the query through its own linear map, so the classifier can tell the named object's
-    features from those of the object found relative to it."""
+    features from those of the object found relative to it.
+
+    ``film=K`` (default 0): before the attention, the grid (projected to ``film_width`` channels, default 64) goes
+    through ``K`` :class:`FilmBlock` s conditioned on the question, once per question; their output joins each
+    cell's features. Convolutions that know what is asked can mark the named object and carry "it is to my
+    right" to its neighbours (each 3x3 block reaches one cell further)."""
 
     def __init__(self, encoder: GridEncoder, vocab: list[str], answers: list[str], grid_cells: int,
                  layers: int = 1, attention: int = 128, grid_coords: bool = False, relative: bool = False,
-                 rel_scale: float = 16.0, rel_gain: float = 8.0, **kw: Any) -> None:
+                 rel_scale: float = 16.0, rel_gain: float = 8.0, film: int = 0, film_width: int = 64,
+                 **kw: Any) -> None:
         super().__init__(encoder, vocab, answers, **kw)
         h = self.hidden
+        self.film_layers = int(film)
+        if self.film_layers < 0 or int(film_width) < 1:
+            raise UsageError(f"film={film}, film_width={film_width}: expected film >= 0 and film_width >= 1")
         self.grid_coords, self.relative = bool(grid_coords), bool(relative)
         self.rel_scale, self.rel_gain = float(rel_scale), float(rel_gain)
         if self.relative and int(layers) < 2:
@@ -136,7 +168,11 @@ class StackedAttention(VqaModel):
                              "relative=false for one hop")
         self.question = QuestionLSTM(self.embed.embedding_dim, h)
         self.pos = nn.Parameter(torch.randn(grid_cells, encoder.out_channels) * 0.02)
-        self.img = nn.Linear(encoder.out_channels + 2 * self.grid_coords, h)
+        film_c = int(film_width) if self.film_layers else 0
+        if self.film_layers:
+            self.film_in = nn.Conv2d(encoder.out_channels, film_c, 1)
+            self.film_blocks = nn.ModuleList(FilmBlock(film_c, h) for _ in range(self.film_layers))
+        self.img = nn.Linear(encoder.out_channels + 2 * self.grid_coords + film_c, h)
         self.att_img = nn.ModuleList(nn.Linear(h, attention) for _ in range(layers))
         self.att_q = nn.ModuleList(nn.Linear(h, attention) for _ in range(layers))
         self.att_score = nn.ModuleList(nn.Linear(attention, 1) for _ in range(layers))
@@ -171,15 +207,22 @@ class StackedAttention(VqaModel):
     def attend(self, images: torch.Tensor, tokens: torch.Tensor, owner: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """The final query and the attention weights ``(B, cells)`` of each layer."""
+        tokens = self.question_tokens(tokens)
+        u = q = self.question(self.drop(self.words(tokens)), tokens)
         grid = self.image_grid(images, owner)
         gh, gw = grid.shape[2:]
+        film = None
+        if self.film_layers:
+            film = self.film_in(grid)
+            for block in self.film_blocks:
+                film = block(film, q)
         grid = grid.flatten(2).transpose(1, 2) + self.pos[: gh * gw]
         if self.grid_coords:
             xy = cell_coordinates(gh, gw, grid.device, grid.dtype)
             grid = torch.cat([grid, xy.expand(grid.shape[0], -1, -1)], 2)
+        if film is not None:
+            grid = torch.cat([grid, film.flatten(2).transpose(1, 2)], 2)
         v = torch.tanh(self.img(grid))  # (B, N, h)
-        tokens = self.question_tokens(tokens)
-        u = q = self.question(self.drop(self.words(tokens)), tokens)
         where = self.cell_positions(v, gh, gw) if self.relative else None
         weights: list[torch.Tensor] = []
         for n, (wi, wq, ws) in enumerate(zip(self.att_img, self.att_q, self.att_score, strict=True)):

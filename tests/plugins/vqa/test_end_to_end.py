@@ -77,6 +77,7 @@ def test_a_question_is_needed_to_predict(run, scenes, tmp_path):
 
 TWO_HOPS = {"layers": 2, "grid_coords": True}  # stacked attention over cells that carry their x and y
 RELATIVE = {"layers": 2, "relative": True}  # the second hop reads cell positions relative to the first hop's
+FILM = {"film": 2, "film_width": 16}  # question-conditioned residual blocks on the grid before the attention
 
 
 @pytest.mark.parametrize("name,args", [("ibowimg", {}), ("lstm-fusion", {"fusion": "concat"}),
@@ -85,7 +86,9 @@ RELATIVE = {"layers": 2, "relative": True}  # the second hop reads cell position
                                        ("lstm-fusion", {"use_question": False}),
                                        ("attention", {**TWO_HOPS, "use_question": False}),
                                        ("attention", RELATIVE), ("attention", {**RELATIVE, "use_image": False}),
-                                       ("attention", {**RELATIVE, "use_question": False})])
+                                       ("attention", {**RELATIVE, "use_question": False}),
+                                       ("attention", FILM), ("attention", {**FILM, "use_image": False}),
+                                       ("attention", {**FILM, "use_question": False})])
 def test_models_train_a_step(scenes, name, args):
     from cvkit.data import load_split
 

@@ -1,4 +1,5 @@
-"""The attention model's cell coordinates: the grid's own order, and what the model sees of them."""
+"""The attention model's cell coordinates: the grid's own order, and what the model sees of them; its
+question-conditioned (FiLM) grid blocks."""
 
 from __future__ import annotations
 
@@ -90,3 +91,32 @@ def test_relative_second_hop_follows_the_first_hops_position():
     assert not torch.allclose(first, flat)
     assert not torch.allclose(second, moved, atol=1e-4)
 
+
+
+def test_film_blocks_start_plain_and_then_follow_the_question():
+    from cvkit_vqa.models import FilmBlock
+
+    torch.manual_seed(0)
+    block = FilmBlock(6, 4).eval()
+    x, q = torch.randn(2, 6, 5, 5), torch.randn(2, 4)
+    with torch.no_grad():
+        assert torch.allclose(block(x, q), block(x, q.flip(0)))  # no question term before training
+        block.film.weight.normal_()
+        assert not torch.allclose(block(x, q), block(x, q.flip(0)))
+        assert block(x, q).shape == x.shape
+
+
+def test_film_is_checked_and_adds_features():
+    import pytest
+
+    from cvkit.errors import UsageError
+
+    with pytest.raises(UsageError, match="film"):
+        relative_model(film=-1)
+    plain, film = relative_model(relative=False, layers=1), relative_model(relative=False, layers=1, film=2)
+    assert not any("film" in k for k in plain.state_dict())  # the default model keeps its checkpoint layout
+    assert len(film.film_blocks) == 2 and film.img.in_features == plain.img.in_features + 64
+    tokens = torch.tensor([[2, 3, 4]])
+    film.eval()
+    with torch.no_grad():
+        assert film(torch.randn(1, 3, 32, 32), tokens).shape == (1, 2)
