@@ -1,13 +1,15 @@
 """Dense regression losses; every one averages over the valid pixels only (ground-truth depth > 0, ground-truth
 normal of length > 0.5), so pixels without ground truth never pull the prediction.
 
-Depth (``--model-arg depth_loss=``): ``l1`` |d - g| and ``l2`` (d - g)^2 in metres; ``log-l1`` (default)
-|ln d - ln g|; ``silog``, the scale-invariant log loss of Eigen et al. (2014), per image with e = ln d - ln g over
-its n valid pixels: mean(e^2) - lambda * mean(e)^2 (``silog_lambda``, default 0.5; 1 is fully scale-invariant),
-averaged over the images of the batch. Normals (``--model-arg normals_loss=``): ``cosine`` 1 - n . n_hat (both unit
-vectors) and ``angular`` (default), the angle between them in radians, atan2(|n x n_hat|, n . n_hat): its gradient
-does not fade as the error shrinks (the cosine loss's does, as theta^2 / 2), which is what pulls small errors under
-11.25 degrees.
+Depth (``--model-arg depth_loss=``): ``l1`` |d - g| and ``l2`` (d - g)^2 in metres; ``log-l1`` |ln d - ln g|;
+``rel-l1`` (default) |d - g| / g, the AbsRel metric itself (log-l1 is its first-order approximation, but it weighs
+an over-estimate d = g (1 + r) as ln(1 + r) < r and an under-estimate as -ln(1 - r) > r); ``silog``, the
+scale-invariant log loss of Eigen et al. (2014), per image with e = ln d - ln g over its n valid pixels:
+mean(e^2) - lambda * mean(e)^2 (``silog_lambda``, default 0.5; 1 is fully scale-invariant), averaged over the
+images of the batch.
+Normals (``--model-arg normals_loss=``): ``cosine`` 1 - n . n_hat (both unit vectors) and ``angular`` (default),
+the angle between them in radians, atan2(|n x n_hat|, n . n_hat): its gradient does not fade as the error shrinks
+(the cosine loss's does, as theta^2 / 2), which is what pulls small errors under 11.25 degrees.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ import torch
 
 from cvkit.errors import UsageError
 
-DEPTH_LOSSES = ("l1", "l2", "log-l1", "silog")
+DEPTH_LOSSES = ("l1", "l2", "log-l1", "rel-l1", "silog")
+DEFAULT_DEPTH_LOSS = "rel-l1"
 NORMAL_LOSSES = ("angular", "cosine")
 
 
-def depth_loss(pred: torch.Tensor, gt: torch.Tensor, kind: str = "log-l1", silog_lambda: float = 0.5
+def depth_loss(pred: torch.Tensor, gt: torch.Tensor, kind: str = DEFAULT_DEPTH_LOSS, silog_lambda: float = 0.5
                ) -> torch.Tensor:
     """``pred``, ``gt``: ``(B, 1, H, W)`` metres (gt 0 = none). 0 with a gradient when no pixel is valid."""
     valid = gt > 0
@@ -39,6 +42,8 @@ def depth_loss(pred: torch.Tensor, gt: torch.Tensor, kind: str = "log-l1", silog
         return (mean_sq - silog_lambda * mean**2)[has].mean()
     if kind == "log-l1":
         err = (torch.log(pred.clamp_min(1e-6)) - torch.log(gt.clamp_min(1e-6))).abs()
+    elif kind == "rel-l1":  # the AbsRel metric itself; the clamp keeps 0/0 out of invalid pixels' gradient
+        err = (pred - gt).abs() / gt.clamp_min(1e-6)
     elif kind == "l1":
         err = (pred - gt).abs()
     else:

@@ -20,7 +20,7 @@ from torch import nn
 
 from cvkit.errors import UsageError
 from cvkit.nn.blocks import guard_batchnorm
-from cvkit_dense.losses import DEPTH_LOSSES, NORMAL_LOSSES
+from cvkit_dense.losses import DEFAULT_DEPTH_LOSS, DEPTH_LOSSES, NORMAL_LOSSES
 
 NETWORKS = ("unet", "fcn", "encoder-decoder", "deeplab")
 NAMES = (*NETWORKS, "mean-map")
@@ -125,7 +125,7 @@ def build(name: str, normals: bool, input_hw: tuple[int, int], args: dict[str, A
         if key in kwargs:
             kwargs[key] = tuple(int(v) for v in kwargs[key])
     loss_args = {k: args[k] for k in LOSS_ARGS if k in args}
-    if str(loss_args.get("depth_loss", "log-l1")) not in DEPTH_LOSSES:
+    if str(loss_args.get("depth_loss", DEFAULT_DEPTH_LOSS)) not in DEPTH_LOSSES:
         raise UsageError(f"depth_loss={loss_args['depth_loss']!r}: expected one of {', '.join(DEPTH_LOSSES)}")
     if str(loss_args.get("normals_loss", "angular")) not in NORMAL_LOSSES:
         raise UsageError(f"normals_loss={loss_args['normals_loss']!r}: expected one of {', '.join(NORMAL_LOSSES)}")

@@ -94,7 +94,7 @@ class DenseTask(DenseScoring, Task):
         if hasattr(net, "init_depth_offset"):
             net.init_depth_offset(batch.targets["depth"])
         depth, normals = models.split_output(model(batch.inputs))
-        dl = losses.depth_loss(depth, batch.targets["depth"], str(args.get("depth_loss", "log-l1")),
+        dl = losses.depth_loss(depth, batch.targets["depth"], str(args.get("depth_loss", losses.DEFAULT_DEPTH_LOSS)),
                                float(args.get("silog_lambda", 0.5)))
         logs = {"loss": dl, "loss_depth": dl.detach()}
         if normals is not None and batch.targets.get("normals") is not None and getattr(net, "normals", True):

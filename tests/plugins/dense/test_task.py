@@ -35,6 +35,27 @@ def test_depth_losses_mask_invalid_pixels():
     assert losses.depth_loss(pred, torch.zeros_like(gt), "silog").item() == 0
 
 
+def test_rel_l1_is_absrel_and_masks_invalid_pixels():
+    """``rel-l1`` is |d - g| / g over the valid pixels (the AbsRel metric); the gradient is finite everywhere and 0
+    at pixels without ground truth, also at a prediction clamped at the model's depth floor or equal to the truth."""
+    gt = torch.tensor([[[[2.0, 0.0], [4.0, 1.0]]]])
+    pred = torch.tensor([[[[1.0, 99.0], [4.0, 2.0]]]], requires_grad=True)
+    assert losses.depth_loss(pred, gt, "rel-l1").item() == pytest.approx((0.5 + 0 + 1) / 3)
+    assert losses.depth_loss(pred, gt).item() == pytest.approx((0.5 + 0 + 1) / 3)  # the default
+    losses.depth_loss(pred, gt, "rel-l1").backward()
+    assert torch.isfinite(pred.grad).all()
+    assert pred.grad[0, 0, 0, 1] == 0
+    assert pred.grad[0, 0, 0, 0].item() == pytest.approx(-1 / (2 * 3))  # -1/g over the 3 valid pixels
+    assert pred.grad[0, 0, 1, 1].item() == pytest.approx(1 / 3)
+    # through the model's exp parameterisation, at tiny and huge depths, with all pixels invalid
+    for g in (torch.full((1, 1, 2, 2), 1e-3), torch.full((1, 1, 2, 2), 1e3), torch.zeros(1, 1, 2, 2)):
+        raw = torch.tensor([[[[-7.0, 7.0], [0.0, 0.5]]]], requires_grad=True)
+        loss = losses.depth_loss(torch.exp(raw), g, "rel-l1")
+        loss.backward()
+        assert torch.isfinite(loss) and torch.isfinite(raw.grad).all()
+    assert losses.depth_loss(pred, torch.zeros_like(gt), "rel-l1").item() == 0
+
+
 def test_normal_losses():
     gt = torch.zeros(1, 3, 1, 3)
     gt[0, 2, 0, 0] = 1  # +z
