@@ -6,12 +6,17 @@ was interrupted and resumed mid-epoch. With worker processes, each batch also ca
 worker was left in, and the loop's process takes it over when the batch arrives: the model's own draws
 (dropout, proposal sampling) then follow the same streams as with ``--workers 0``, so results do not depend on
 the number of workers either.
+
+Without worker processes, a dataset may still load ahead: :func:`decode_ahead` runs its ``decode_ahead(index)``
+(decoding and the other steps that draw nothing at random) on a background thread, in the epoch's order, while the
+training step computes; the step then finds those samples' decoded images in the dataset's cache.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,6 +155,45 @@ def make_loader(dataset: TaskDataset, collate: Callable[[list[Any]], Batch], bat
         persistent_workers=False,
         prefetch_factor=4 if workers > 0 else None,
     )
+
+
+class DecodeAhead:
+    """A daemon thread calling ``work(index)`` for each index in turn until ``work`` returns False (the dataset's
+    cache is full) or :meth:`stop`. Errors are left for the step, which meets them when it loads that sample."""
+
+    def __init__(self, work: Callable[[int], bool], indices: list[int]) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(work, indices), daemon=True,
+                                        name="cvkit-decode-ahead")
+        self._thread.start()
+
+    def _run(self, work: Callable[[int], bool], indices: list[int]) -> None:
+        for index in indices:
+            if self._stop.is_set():
+                return
+            try:
+                if not work(index):
+                    return
+            except Exception:  # noqa: BLE001 - the training step reports it with the file's name
+                continue
+
+    def stop(self) -> None:
+        """Stop after the sample being loaded now."""
+        self._stop.set()
+        self._thread.join()
+
+    def stop_when_done(self) -> None:
+        """Wait until every index is loaded (or the dataset said stop)."""
+        self._thread.join()
+
+
+def decode_ahead(dataset: TaskDataset, sampler: Sampler, workers: int) -> DecodeAhead | None:
+    """Start loading the epoch's samples ahead when the dataset can (``decode_ahead(index) -> bool``, which must
+    draw nothing at random and be safe beside ``__getitem__``) and no worker process does the loading."""
+    work = getattr(dataset, "decode_ahead", None)
+    if workers > 0 or work is None:
+        return None
+    return DecodeAhead(work, [index for index, _ in sampler])
 
 
 def auto_workers(device_type: str, world: int = 1) -> tuple[int, int]:

@@ -96,6 +96,13 @@ class ImageAnnotationDataset(AnnotatedDataset):
             return {**sample, "meta": dict(sample["meta"])}
         return self._sample(index, *self.cache.get(index, lambda: self._resized(index)))
 
+    def decode_ahead(self, index: int) -> bool:
+        """The training loop's decode-ahead thread: what :meth:`__getitem__` keeps of image ``index`` (decoded and
+        resized; the finished sample when the transform draws nothing), loaded into the cache."""
+        if self.finished:
+            return self.cache.keep(index, lambda: self._sample(index, *self.decoded(index)))
+        return self.cache.keep(index, lambda: self._resized(index))
+
     def _resized(self, index: int) -> tuple[torch.Tensor, dict[str, Any] | None, tuple[int, int]]:
         """Image ``index`` decoded with its annotations, through the transform's leading ``Resize`` if it has one,
         and the decoded size."""

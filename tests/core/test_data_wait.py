@@ -151,3 +151,74 @@ def test_a_bad_workers_value_is_one_line_before_any_work(tmp_path):
     expected = "error: --workers 'lots': expected a number of worker processes or auto"
     assert proc.stderr.strip().splitlines() == [expected]
     assert not (tmp_path / "run").exists()
+
+
+def test_a_key_loaded_ahead_is_loaded_once_and_waited_for():
+    """A decode-ahead thread holding a key makes the step wait for that value instead of decoding it again."""
+    import threading
+    import time
+
+    c = MemoryCache(budget=Budget(cap=10_000))
+    started, calls = threading.Event(), []
+
+    def slow() -> np.ndarray:
+        calls.append("ahead")
+        started.set()
+        time.sleep(0.3)
+        return np.ones(4)
+
+    def step_load() -> np.ndarray:
+        calls.append("step")
+        return np.zeros(4)
+
+    t = threading.Thread(target=lambda: c.keep("k", slow))
+    t.start()
+    assert started.wait(5)
+    value = c.get("k", step_load)  # arrives while the other thread decodes it
+    t.join()
+    assert calls == ["ahead"] and value.tolist() == [1, 1, 1, 1] and c.hits == 1
+    assert c.keep("k", step_load) and calls == ["ahead"]  # already kept: nothing loaded
+
+
+def test_keep_reports_a_full_budget_and_the_step_still_loads():
+    c = MemoryCache(budget=Budget(cap=16))
+    assert c.keep(1, lambda: np.zeros(2))  # 16 bytes: fits
+    assert not c.keep(2, lambda: np.zeros(2))  # refused: the thread loading ahead should stop
+    assert c.get(2, lambda: np.full(2, 7.0)).tolist() == [7, 7] and len(c) == 1
+    off = MemoryCache(enabled=False)
+    assert not off.keep(1, lambda: np.zeros(1))
+
+
+def test_caches_with_claims_pickle_for_worker_processes():
+    import pickle
+
+    c = MemoryCache(budget=Budget(cap=100))
+    c.get(1, lambda: np.zeros(1))
+    back = pickle.loads(pickle.dumps(c))
+    assert back.get(1, lambda: np.ones(1)).tolist() == [0] and back.claims.claim(2) is None
+
+
+def test_decode_ahead_runs_in_order_skips_errors_and_stops_when_told():
+    from cvkit.engine.loader import DecodeAhead, decode_ahead
+
+    seen: list[int] = []
+
+    def work(i: int) -> bool:
+        seen.append(i)
+        if i == 2:
+            raise ValueError("bad file")  # left for the step, which reports it with the file's name
+        return i != 4  # 4: the cache is full
+
+    DecodeAhead(work, [0, 1, 2, 3, 4, 5, 6]).stop_when_done()
+    assert seen == [0, 1, 2, 3, 4]
+
+    class WithAhead(Noisy):
+        def decode_ahead(self, index: int) -> bool:
+            return True
+
+    sampler = EpochSampler(24, True, seed=3, epoch=1)
+    assert decode_ahead(Noisy(), sampler, 0) is None  # nothing to load ahead
+    assert decode_ahead(WithAhead(), sampler, 2) is None  # worker processes load ahead already
+    handle = decode_ahead(WithAhead(), sampler, 0)
+    assert handle is not None
+    handle.stop()

@@ -64,3 +64,37 @@ def test_cached_epoch_equals_uncached_and_decodes_nothing(name, monkeypatch):
     second = epoch(kept)
     assert same(plain, first), "the first, caching epoch differs from an uncached one"
     assert same(plain, second), "samples made from the cache differ from freshly decoded ones"
+
+
+AHEAD_TASKS = ["detect", "segment", "instance", "pose", "video"]
+
+
+@pytest.mark.parametrize("name", AHEAD_TASKS)
+def test_decoded_ahead_samples_equal_plain_ones(name, monkeypatch):
+    """The training loop's decode-ahead thread fills the cache with what the step would have decoded: the samples
+    then equal those of a dataset that keeps nothing, and the step itself decodes no image."""
+    from cvkit.engine.loader import DecodeAhead
+
+    task = get_task(name)
+    builtin = task.spec.default_data.split(":", 1)[1]
+    cfg = TrainConfig(task=name, data=materialize_builtin(task, builtin, size=8))
+    apply_task_defaults(cfg, task)
+    raw = load_split(task, cfg.data, "train")
+    model = ModelConfig(cfg.model, cfg.img_size, dict(cfg.model_args), task.mean, task.std, False)
+    monkeypatch.setattr(cache, "_budget", cache.Budget(0))
+    plain = task.dataset(raw, model, train=True)
+    n = min(4, len(plain))
+    want = [SafeDataset(plain, False)[(i, 9_000 + i)] for i in range(n)]
+    monkeypatch.setattr(cache, "_budget", cache.Budget(64 * 2**20))
+    ahead = task.dataset(raw, model, train=True)
+    assert hasattr(ahead, "decode_ahead")
+    DecodeAhead(ahead.decode_ahead, list(range(n))[::-1]).stop_when_done()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("decoded during the step")
+
+    monkeypatch.setattr("cvkit.io.images.read_image_bytes", refuse)
+    monkeypatch.setattr("cvkit_video.data.read_frames", refuse, raising=False)
+    monkeypatch.setattr("cvkit_video.data.probe", refuse, raising=False)
+    got = [SafeDataset(ahead, False)[(i, 9_000 + i)] for i in range(n)]
+    assert same(want, got)

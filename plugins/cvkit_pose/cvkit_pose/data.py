@@ -81,6 +81,11 @@ class PersonCrops(PoseDataset):
     def __len__(self) -> int:
         return len(self.people)
 
+    def decode_ahead(self, index: int) -> bool:
+        """The training loop's decode-ahead thread: the image of person ``index`` decoded into the cache."""
+        i = self.people[index][0]
+        return self.cache.keep(i, lambda: _read(self.sources[i]))
+
     def source(self, index: int) -> str:
         return self.sources[self.people[index][0]]
 

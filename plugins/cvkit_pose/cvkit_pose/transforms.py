@@ -10,6 +10,7 @@ exactly mirroring the input and flip testing needs no one-pixel shift.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -71,9 +72,14 @@ def invert(matrix: np.ndarray) -> np.ndarray:
 def to_tensor(image: np.ndarray, mean: Any, std: Any) -> torch.Tensor:
     """HWC uint8 -> normalised CHW float32."""
     t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
-    m = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
-    s = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
-    return (t - m) / s
+    m, s = _mean_std(tuple(mean), tuple(std))
+    return t.sub_(m).div_(s)
+
+
+@functools.lru_cache(maxsize=8)
+def _mean_std(mean: tuple[float, ...], std: tuple[float, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    return (torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1),
+            torch.tensor(std, dtype=torch.float32).view(-1, 1, 1))
 
 
 def heatmap_size(img_size: int, stride: int) -> int:
@@ -94,18 +100,14 @@ def gaussian_targets(points: np.ndarray, weights: np.ndarray, size: int, sigma: 
 
     A joint whose 3-sigma disc lies wholly outside the map gets weight 0 (as HRNet); weights start as the
     labelled flags."""
-    k = len(points)
-    grid = np.arange(size, dtype=np.float32)
-    maps = np.zeros((k, size, size), np.float32)
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
     w = np.asarray(weights, np.float32).copy()
-    for j in range(k):
-        if w[j] <= 0:
-            continue
-        x, y = points[j]
-        if x + 3 * sigma < 0 or y + 3 * sigma < 0 or x - 3 * sigma > size - 1 or y - 3 * sigma > size - 1:
-            w[j] = 0.0
-            continue
-        gx = np.exp(-((grid - x) ** 2) / (2 * sigma**2))
-        gy = np.exp(-((grid - y) ** 2) / (2 * sigma**2))
-        maps[j] = gy[:, None] * gx[None, :]
+    x, y = pts[:, 0], pts[:, 1]
+    outside = (x + 3 * sigma < 0) | (y + 3 * sigma < 0) | (x - 3 * sigma > size - 1) | (y - 3 * sigma > size - 1)
+    w[(w > 0) & outside] = 0.0
+    grid = np.arange(size, dtype=np.float32)
+    gx = np.exp(-((grid[None, :] - x[:, None]) ** 2) / (2 * sigma**2))
+    gy = np.exp(-((grid[None, :] - y[:, None]) ** 2) / (2 * sigma**2))
+    maps = (gy[:, :, None] * gx[:, None, :]).astype(np.float32)
+    maps[w <= 0] = 0.0
     return maps, w

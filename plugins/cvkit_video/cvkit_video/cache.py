@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -42,15 +43,24 @@ class VideoIndex:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._entries: dict[str, VideoMeta] | None = None
+        self._lock = threading.Lock()  # the decode-ahead thread indexes videos too
 
     def __getstate__(self) -> dict[str, Any]:  # workers read the file themselves (it may have grown)
         return {"folder": self.folder, "_entries": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     @property
     def file(self) -> Path:
         return self.folder / "index.jsonl"
 
     def _load(self) -> dict[str, VideoMeta]:
+        with self._lock:
+            return self._read()
+
+    def _read(self) -> dict[str, VideoMeta]:
         if self._entries is None:
             self._entries = {}
             try:
@@ -112,27 +122,39 @@ class FlowCache:
 
 
 class MemoryCache:
-    """A per-process LRU of decoded, resized frames (and flow) of short videos, bounded in bytes."""
+    """A per-process LRU of decoded, resized frames (and flow) of short videos, bounded in bytes; safe to fill from
+    the training loop's decode-ahead thread."""
 
     def __init__(self, budget_mb: float) -> None:
         self.budget = int(budget_mb * 2**20)
         self.used = 0
         self.items: OrderedDict[Any, np.ndarray] = OrderedDict()
+        self.lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:  # never ship cached frames to worker processes
         return {"budget": self.budget, "used": 0, "items": OrderedDict()}
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.lock = threading.Lock()
+
     def get(self, key: Any) -> np.ndarray | None:
-        item = self.items.get(key)
-        if item is not None:
-            self.items.move_to_end(key)
-        return item
+        with self.lock:
+            item = self.items.get(key)
+            if item is not None:
+                self.items.move_to_end(key)
+            return item
+
+    def room(self, size: int) -> bool:
+        """Whether ``size`` more bytes fit without evicting anything."""
+        return self.used + size <= self.budget
 
     def put(self, key: Any, value: np.ndarray) -> None:
-        if value.nbytes > self.budget or key in self.items:
-            return
-        self.items[key] = value
-        self.used += value.nbytes
-        while self.used > self.budget:
-            _, old = self.items.popitem(last=False)
-            self.used -= old.nbytes
+        with self.lock:
+            if value.nbytes > self.budget or key in self.items:
+                return
+            self.items[key] = value
+            self.used += value.nbytes
+            while self.used > self.budget:
+                _, old = self.items.popitem(last=False)
+                self.used -= old.nbytes

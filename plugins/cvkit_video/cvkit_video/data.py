@@ -21,6 +21,7 @@ import torch
 
 from cvkit.errors import BadInput
 from cvkit.task import DatasetInfo, ModelConfig, TaskDataset
+from cvkit.vision.cache import Claims
 from cvkit_video import flow as flowlib
 from cvkit_video.cache import FlowCache, MemoryCache, VideoIndex, dataset_cache, video_key
 from cvkit_video.clips import ClipSpec, reorder
@@ -50,6 +51,8 @@ class VideoDataset(TaskDataset):
         self.index = VideoIndex(folder)
         self.flow_cache = FlowCache(folder)
         self.memory = MemoryCache(float(model.args.get("frame_cache_mb", 1024)))
+        self.claims = Claims()  # videos being decoded now, by this thread or the decode-ahead one
+        self.keys: dict[str, str] = {}
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -65,18 +68,44 @@ class VideoDataset(TaskDataset):
 
     # ------------------------------------------------------------------ frames
     def _key(self, path: str) -> str:
+        """The video's cache key (path, size, modification time), read from the file system once per dataset."""
+        key = self.keys.get(path)
+        if key is not None:
+            return key
         try:
-            return video_key(path)
+            key = self.keys[path] = video_key(path)
+            return key
         except FileNotFoundError:
             raise BadInput(path, "no such file") from None
         except OSError as exc:
             raise BadInput(path, f"cannot read: {exc.strerror or exc}") from None
 
+    def decode_ahead(self, index: int) -> bool:
+        """The training loop's decode-ahead thread: video ``index`` decoded and resized into memory (False once the
+        memory budget is spent: further videos would push out the ones decoded for the coming steps)."""
+        if not self.train:
+            return False
+        path = self.sources[index]
+        _, held = self._video(path, self._key(path))
+        return held is None or self.memory.room(held.nbytes)
+
     def _video(self, path: str, key: str) -> tuple[int, np.ndarray | None]:
         """Frame count, and every resized frame ``(N, H, W, 3)`` when the video is short enough to keep."""
-        held = self.memory.get((key, self.size))
-        if held is not None:
-            return len(held), held
+        while True:
+            held = self.memory.get((key, self.size))
+            if held is not None:
+                return len(held), held
+            loading = self.claims.claim(key)
+            if loading is None:
+                break
+            loading.wait()  # the other thread decodes it
+        try:
+            held = self.memory.get((key, self.size))  # kept by the other thread just before this one claimed it
+            return (len(held), held) if held is not None else self._decode(path, key)
+        finally:
+            self.claims.release(key)
+
+    def _decode(self, path: str, key: str) -> tuple[int, np.ndarray | None]:
         meta = self.index.get(key)
         kept = None
         if meta is None:

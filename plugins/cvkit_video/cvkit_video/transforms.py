@@ -10,6 +10,7 @@ Mirroring a dataset whose ``symmetries.json`` lists left/right label pairs swaps
 
 from __future__ import annotations
 
+import functools
 import random
 
 import cv2
@@ -56,9 +57,14 @@ def swap_labels(labels: list[int], pairs: list[list[int]]) -> list[int]:
 def rgb_tensor(frames: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
     """``(T, H, W, 3)`` uint8 -> normalised float ``(3, T, H, W)``."""
     x = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2).float().div_(255.0)
-    m = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1, 1)
-    s = torch.tensor(std, dtype=torch.float32).view(3, 1, 1, 1)
-    return (x - m) / s
+    m, s = _mean_std(tuple(mean), tuple(std))
+    return x.sub_(m).div_(s)
+
+
+@functools.lru_cache(maxsize=8)
+def _mean_std(mean: tuple[float, ...], std: tuple[float, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    return (torch.tensor(mean, dtype=torch.float32).view(3, 1, 1, 1),
+            torch.tensor(std, dtype=torch.float32).view(3, 1, 1, 1))
 
 
 def flow_tensor(flow: np.ndarray) -> torch.Tensor:

@@ -99,6 +99,27 @@ def test_gaussian_targets_and_weights():
     np.testing.assert_allclose(transforms.heatmap_to_input([[0.0, 3.5]], 2), [[0.5, 7.5]])
 
 
+def test_gaussian_targets_equal_one_joint_at_a_time():
+    """The maps are computed for all joints at once; each equals its own joint's separable Gaussian to the bit
+    (float64, cast to float32), joints with NaN positions or weight 0 are zero."""
+    rng = np.random.default_rng(0)
+    pts = transforms.input_to_heatmap(rng.uniform(-12, 44, size=(17, 2)), 2)
+    pts[3] = np.nan
+    flags = (rng.random(17) > 0.2).astype(np.float32)
+    flags[3] = 0.0
+    maps, w = transforms.gaussian_targets(pts, flags, 16, 1.5)
+    grid = np.arange(16, dtype=np.float32)
+    for j, (x, y) in enumerate(pts):
+        out = not (x + 4.5 >= 0 and y + 4.5 >= 0 and x - 4.5 <= 15 and y - 4.5 <= 15)
+        want_w = 0.0 if flags[j] <= 0 or out else 1.0
+        assert w[j] == want_w
+        want = np.zeros((16, 16), np.float32)
+        if want_w:
+            want[:] = np.exp(-((grid - y) ** 2) / 4.5)[:, None] * np.exp(-((grid - x) ** 2) / 4.5)[None, :]
+        assert np.array_equal(maps[j], want), j
+    assert maps.dtype == np.float32 and w.dtype == np.float32 and 0 < w.sum() < 16
+
+
 def _blob(x: float, y: float, size: int = 32, sigma: float = 2.0) -> np.ndarray:
     g = np.arange(size)
     return np.exp(-((g[None, :] - x) ** 2 + (g[:, None] - y) ** 2) / (2 * sigma**2))[None, None]
