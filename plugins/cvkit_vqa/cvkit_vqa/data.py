@@ -1,6 +1,6 @@
 """The VQA dataset: one sample per question; images decoded once per file (kept in memory while small).
 For training, :class:`VqaImageDataset` makes one sample per image with all of its questions, so the image encoder
-runs once per image instead of once per question (about 5.6 times less encoder work on ``builtin:scenes``).
+runs once per image instead of once per question (about 4.5 times less encoder work on ``builtin:scenes``).
 
 Questions travel as text: the model encodes them with its own vocabulary in ``train_step``/``predict_step``, so
 a validation split needs nothing from the training split. For ``cvkit predict`` a SOURCE is

@@ -54,8 +54,8 @@ class VqaTask(VqaScoring, Task):
 
     default_model = "attention"
     default_img_size = 64
-    default_epochs = 20  # about 16 min on one CPU core for builtin:scenes (grouped by image: 37-46 s an epoch)
-    default_batch_size = 32  # training: images per step (each with its ~5.6 questions); eval: questions
+    default_epochs = 20  # about 20 min on one CPU core for builtin:scenes (grouped by image: ~57 s an epoch)
+    default_batch_size = 32  # training: images per step (each with its ~4.5 questions); eval: questions
     default_lr = 2e-3
     default_optimizer = "adamw"
     default_weight_decay = 0.0
@@ -66,9 +66,8 @@ class VqaTask(VqaScoring, Task):
     def defaults_for(self, data: str, model: str) -> dict[str, Any]:
         """The grid encoder gets a second convolution in its two coarsest stages (see the caption task). Two
         attention hops (``layers=2``), with cell coordinates (``grid_coords=true``) or with the second hop reading
-        positions relative to the first (``relative=true``), and question-conditioned grid blocks (``film=4``)
-        were measured on the scenes too: the same accuracy and the same relation accuracy as one hop
-        (docs/vqa.md), so the default stays one hop."""
+        positions relative to the first (``relative=true``), were measured on the scenes too: the same accuracy
+        and the same relation accuracy as one hop (docs/vqa.md), so the default stays one hop."""
         return {"model_args": {"encoder_depth": 2}}
 
     # ----------------------------------------------------------------- data

@@ -13,8 +13,8 @@ from cvkit.vision.scenes import write_vqa
 class ScenesBuiltin(BuiltinDataset):
     name = "scenes"
     formats = ("vqa2",)
-    description = ("64 px scenes of 1-3 coloured shapes, ~5.6 questions each (color, shape, count, exist; every "
-                   "relation the scene allows); SIZE train images (default 3000), SIZE/6 val")
+    description = ("64 px scenes of 1-3 coloured shapes, ~4 questions each (color, shape, count, relation, exist); "
+                   "SIZE train images (default 3000), SIZE/6 val")
 
     def card(self) -> dict[str, Any]:
         return {"defaults": {"img_size": 64}}
