@@ -5,12 +5,11 @@ colours and a size (small, large). Objects never overlap, and their layout keeps
 objects are clearly side by side or one above the other; three are clearly ordered from left to right.
 
 Each scene has 5 reference captions of varied wording ("a small red circle left of a large blue square", "a
-large blue square right of a small red circle", ...) from a 29-word vocabulary, and one question of each type that
-the scene allows: ``color`` ("what color is the square?"), ``shape`` ("what shape is the red object?"), ``count``
-("how many circles are there?"), ``relation`` ("what shape is left of the blue square?") and ``exist`` ("is there a
-green triangle?", yes or no), except that every relation question the scene allows is asked (2 for two distinct
-objects, up to 4 for three): up to 8 questions. There are 15 answers: 6 colours, 3 shapes, 0-3 and yes/no.
-``VQA_VERSION`` (the VQA files' ``info.version``) changes whenever the questions of a scene do.
+large blue square right of a small red circle", ...) from a 29-word vocabulary, and up to 5 questions, one of
+each type that the scene allows: ``color`` ("what color is the square?"), ``shape`` ("what shape is the red
+object?"), ``count`` ("how many circles are there?"), ``relation`` ("what shape is left of the blue square?")
+and ``exist`` ("is there a green triangle?", yes or no). There are 15 answers: 6 colours, 3 shapes, 0-3 and
+yes/no.
 
 Deterministic: scene ``i`` of a split is drawn from its own generator ``(seed, split, i)``. The same scenes are
 written as COCO captions (:func:`write_captions`) or as VQA v2 files (:func:`write_vqa`), read back by the real
@@ -36,7 +35,6 @@ COLOURS = {"red": (220, 40, 40), "green": (40, 190, 60), "blue": (50, 90, 240), 
 SIZES = {"small": 5.5, "large": 10.0}  # half-widths in pixels
 RELATIONS = ("left", "right", "above", "below")
 SPLITS = {"train": 0, "val": 1}
-VQA_VERSION = "2"  # 1: one relation question per scene; 2: every relation question the scene allows
 DESCRIPTION = "cvkit builtin scenes"  # the ``info.description`` the caption task recognises (slot metrics)
 QUESTION_TYPES = ("color", "shape", "count", "relation", "exist")
 ANSWER_TYPES = {"color": "other", "shape": "other", "relation": "other", "count": "number", "exist": "yes/no"}
@@ -144,8 +142,7 @@ def slots(tokens: list[str]) -> dict[str, tuple[str, ...]]:
 
 
 def questions(objs: list[dict[str, Any]], rng: np.random.Generator) -> list[dict[str, str]]:
-    """One question of each type the scene allows, and every relation question it allows (up to 4):
-    ``[{"question", "answer", "type"}]``."""
+    """One question of each type the scene allows: ``[{"question", "answer", "type"}]``."""
     out = []
     shapes = [o["shape"] for o in objs]
     colours = [o["colour"] for o in objs]
@@ -171,11 +168,10 @@ def questions(objs: list[dict[str, Any]], rng: np.random.Generator) -> list[dict
             hits = [o for o in objs if o is not t and relation(o, t) == rel]
             if len(hits) == 1:
                 asks.append((rel, t, hits[0]))
-    if asks:  # every relation question the scene allows, the one drawn first (the draw keeps the later questions)
-        first = int(rng.integers(len(asks)))
-        for rel, t, o in asks[first:] + asks[:first]:
-            out.append({"question": f"what shape is {_PHRASE[rel]} the {t['colour']} {t['shape']}?",
-                        "answer": o["shape"], "type": "relation"})
+    if asks:
+        rel, t, o = asks[int(rng.integers(len(asks)))]
+        out.append({"question": f"what shape is {_PHRASE[rel]} the {t['colour']} {t['shape']}?",
+                    "answer": o["shape"], "type": "relation"})
     if rng.random() < 0.5:
         o = objs[int(rng.integers(len(objs)))]
         colour, shape, answer = o["colour"], o["shape"], "yes"
@@ -245,7 +241,7 @@ def write_vqa(out: Path, size: int | None = None, seed: int = 0) -> Path:
                              "answer_type": ANSWER_TYPES[q["type"]], "multiple_choice_answer": q["answer"],
                              "answers": [{"answer": q["answer"], "answer_confidence": "yes", "answer_id": j + 1}
                                          for j in range(10)]})
-        info = {"description": DESCRIPTION, "version": VQA_VERSION}
+        info = {"description": DESCRIPTION, "version": "1"}
         (root / f"v2_OpenEnded_mscoco_{split}2014_questions.json").write_text(json.dumps(
             {"info": info, "task_type": "Open-Ended", "data_type": "mscoco", "data_subtype": f"{split}2014",
              "questions": qs}))

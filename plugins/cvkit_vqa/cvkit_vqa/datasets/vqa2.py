@@ -13,7 +13,6 @@ from cvkit.contract import DatasetFormat, DatasetInfo, RawSplit
 from cvkit.errors import BadInput
 from cvkit.text import tokenize
 from cvkit.vision.coco import read_json
-from cvkit.vision.scenes import DESCRIPTION, VQA_VERSION
 from cvkit_vqa.accuracy import normalize_answer
 
 MAX_ANSWERS_KEPT = 3000
@@ -58,22 +57,10 @@ def _list(doc: Any, key: str, f: Path) -> list[Any]:
     return doc[key]
 
 
-def stale_scenes(doc: Any, q_file: Path, root: Path) -> None:
-    """Refuse the embedded scenes' questions as an older cvkit wrote them: their mix of question types (and every
-    figure measured on them) differs, and the dataset cache keeps a copy until it is deleted."""
-    info = doc.get("info") if isinstance(doc, dict) else None
-    if isinstance(info, dict) and info.get("description") == DESCRIPTION and info.get("version") != VQA_VERSION:
-        raise BadInput(q_file, f"builtin scenes questions of version {info.get('version')!r}, but this cvkit asks "
-                               f"version {VQA_VERSION!r} (more relation questions per scene): delete "
-                               f"{root} (a cached builtin:scenes is then written anew) or write it again "
-                               "with `cvkit data make scenes --format vqa2`")
-
-
 def read_questions(q_file: Path, root: Path, split: str, images: str | None
                    ) -> tuple[list[dict[str, Any]], Path, list[BadInput]]:
     """The questions of ``q_file`` with the path of their image; malformed entries come back as errors."""
     doc = read_json(q_file)
-    stale_scenes(doc, q_file, root)
     subtype = str(doc.get("data_subtype") or f"{split}2014") if isinstance(doc, dict) else f"{split}2014"
     folder = image_folder(root, split, subtype, images)
     out, bad = [], []
