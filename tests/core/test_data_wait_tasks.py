@@ -66,7 +66,7 @@ def test_cached_epoch_equals_uncached_and_decodes_nothing(name, monkeypatch):
     assert same(plain, second), "samples made from the cache differ from freshly decoded ones"
 
 
-AHEAD_TASKS = ["detect", "segment", "instance", "pose", "video"]
+AHEAD_TASKS = ["detect", "segment", "instance", "pose", "video", "classify"]
 
 
 @pytest.mark.parametrize("name", AHEAD_TASKS)

@@ -41,6 +41,11 @@ class ImageDataset(TaskDataset):
         size = (int(img.shape[-2]), int(img.shape[-1]))
         return (img if self.random_transforms else self.transform(img)), size
 
+    def decode_ahead(self, index: int) -> bool:
+        """The training loop's decode-ahead thread: what :meth:`__getitem__` keeps of image ``index``, loaded into
+        the cache."""
+        return self.cache.keep(index, lambda: self._load(index))
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int, dict[str, Any]]:
         img, size = self.cache.get(index, lambda: self._load(index))
         label = self.targets[index] if self.targets is not None else -1

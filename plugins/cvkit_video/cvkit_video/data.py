@@ -207,4 +207,4 @@ class VideoDataset(TaskDataset):
             rng = None if self.train else np.random.default_rng([index, k, 2014])
             clips.append(self._clip(path, key, n, held, start, self.order, rng, flip, backwards))
         meta = {"source": path, "frames": n, "starts": starts}
-        return torch.stack(clips), labels, meta
+        return (clips[0].unsqueeze(0) if len(clips) == 1 else torch.stack(clips)), labels, meta
