@@ -18,6 +18,7 @@ import os
 import random
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,13 +187,20 @@ class DecodeAhead:
         """Wait until every index is loaded (or the dataset said stop)."""
         self._thread.join()
 
+    def __enter__(self) -> DecodeAhead:
+        return self
 
-def decode_ahead(dataset: TaskDataset, sampler: Sampler, workers: int) -> DecodeAhead | None:
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def decode_ahead(dataset: TaskDataset, sampler: Sampler, workers: int) -> AbstractContextManager[Any]:
     """Start loading the epoch's samples ahead when the dataset can (``decode_ahead(index) -> bool``, which must
-    draw nothing at random and be safe beside ``__getitem__``) and no worker process does the loading."""
+    draw nothing at random and be safe beside ``__getitem__``) and no worker process does the loading; leaving the
+    returned context stops it."""
     work = getattr(dataset, "decode_ahead", None)
     if workers > 0 or work is None:
-        return None
+        return nullcontext()
     return DecodeAhead(work, [index for index, _ in sampler])
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import signal
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ from cvkit.engine.dist import DistContext, init_from_env
 from cvkit.engine.ema import ModelEMA
 from cvkit.engine.evaluate import EvalResult, evaluate_model
 from cvkit.engine.finish import epoch_summary, write_summary
-from cvkit.engine.loader import DecodeAhead, EpochSampler, SkipCounter, decode_ahead, make_loader, workers_for
+from cvkit.engine.loader import EpochSampler, SkipCounter, decode_ahead, make_loader, workers_for
 from cvkit.engine.mix import TrainOptions, batch_seed, check_options
 from cvkit.engine.optim import build_optimizer, build_scheduler
 from cvkit.engine.pretrained import load_pretrained
@@ -232,9 +230,8 @@ def fit(run: Run, stop: _StopFlag) -> None:
         step_in_epoch = ck.epoch_step if start_pos else 0
         pending = 0  # batches whose gradients wait for the optimizer step (--accumulate)
         wait = 0.0
-        ahead = decode_ahead(run.train_set, sampler, run.workers)
         with progress_bar(f"epoch {epoch + 1}/{cfg.epochs}", steps_per_epoch, enabled=dist.is_main) as bar, \
-                _stopping(ahead):
+                decode_ahead(run.train_set, sampler, run.workers):  # stopped when the epoch ends or fails
             bar.advance(step_in_epoch)
             it = iter(loader)
             while True:
@@ -289,16 +286,6 @@ def fit(run: Run, stop: _StopFlag) -> None:
             raise Interrupted(run.out / "last.pt")
     write_summary(run, started, skips)
     _finished_anyway(run, stop)
-
-
-@contextlib.contextmanager
-def _stopping(ahead: DecodeAhead | None) -> Iterator[None]:
-    """The epoch's decode-ahead thread, stopped when the epoch ends (or fails)."""
-    try:
-        yield
-    finally:
-        if ahead is not None:
-            ahead.stop()
 
 
 def _patience_exhausted(run: Run) -> bool:

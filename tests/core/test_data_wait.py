@@ -217,8 +217,8 @@ def test_decode_ahead_runs_in_order_skips_errors_and_stops_when_told():
             return True
 
     sampler = EpochSampler(24, True, seed=3, epoch=1)
-    assert decode_ahead(Noisy(), sampler, 0) is None  # nothing to load ahead
-    assert decode_ahead(WithAhead(), sampler, 2) is None  # worker processes load ahead already
-    handle = decode_ahead(WithAhead(), sampler, 0)
-    assert handle is not None
-    handle.stop()
+    assert not isinstance(decode_ahead(Noisy(), sampler, 0), DecodeAhead)  # nothing to load ahead
+    assert not isinstance(decode_ahead(WithAhead(), sampler, 2), DecodeAhead)  # workers load ahead already
+    with decode_ahead(WithAhead(), sampler, 0) as handle:
+        assert isinstance(handle, DecodeAhead)
+    assert not handle._thread.is_alive()  # leaving the epoch stops it
