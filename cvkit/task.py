@@ -89,6 +89,11 @@ class TaskDataset(torch.utils.data.Dataset, ABC):
 
     A sample that cannot be read raises :class:`cvkit.errors.BadInput` naming the file; the engine stops or,
     with ``--skip-bad``, skips and counts it. Datasets must be picklable (DataLoader workers).
+
+    Optional ``decode_ahead(index) -> bool``: load what ``self[index]`` keeps of that sample (decoded, resized:
+    nothing random) into the dataset's cache, safely beside ``__getitem__`` (``MemoryCache.keep``); False when the
+    cache is full. Training without worker processes calls it on a background thread in the epoch's order
+    (:func:`cvkit.engine.loader.decode_ahead`).
     """
 
     info: DatasetInfo
