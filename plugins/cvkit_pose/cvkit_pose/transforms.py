@@ -10,7 +10,6 @@ exactly mirroring the input and flip testing needs no one-pixel shift.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
+from torchvision.transforms.v2 import functional as TF
 
 
 @dataclass(frozen=True)
@@ -72,14 +72,7 @@ def invert(matrix: np.ndarray) -> np.ndarray:
 def to_tensor(image: np.ndarray, mean: Any, std: Any) -> torch.Tensor:
     """HWC uint8 -> normalised CHW float32."""
     t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
-    m, s = _mean_std(tuple(mean), tuple(std))
-    return t.sub_(m).div_(s)
-
-
-@functools.lru_cache(maxsize=8)
-def _mean_std(mean: tuple[float, ...], std: tuple[float, ...]) -> tuple[torch.Tensor, torch.Tensor]:
-    return (torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1),
-            torch.tensor(std, dtype=torch.float32).view(-1, 1, 1))
+    return TF.normalize(t, list(mean), list(std), inplace=True)
 
 
 def heatmap_size(img_size: int, stride: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from cvkit.nn.init import init_weights as init_weights  # re-exported: the video models import it from here
@@ -18,6 +19,24 @@ def conv3d(cin: int, cout: int, kernel: tuple[int, int, int], stride: tuple[int,
     padding = (kernel[0] // 2 if pad_time else 0, kernel[1] // 2, kernel[2] // 2)
     return nn.Sequential(nn.Conv3d(cin, cout, kernel, stride, padding, bias=False), nn.BatchNorm3d(cout),
                          nn.ReLU(inplace=True))
+
+
+class TimePaddedConv3d(nn.Conv3d):
+    """A ``Conv3d`` whose time padding repeats the edge frames (zero frames would show every object appearing and
+    vanishing at a short clip's ends, motion that is not there). ``padding`` is the spatial ``(h, w)`` padding
+    (default "same" for odd kernels)."""
+
+    def __init__(self, cin: int, cout: int, kernel: tuple[int, int, int], stride: tuple[int, int, int] = (1, 1, 1),
+                 padding: tuple[int, int] | None = None, dilation: tuple[int, int] = (1, 1), groups: int = 1,
+                 bias: bool = False) -> None:
+        pad = padding if padding is not None else (kernel[1] // 2, kernel[2] // 2)
+        super().__init__(cin, cout, kernel, stride, (0, *pad), (1, *dilation), groups, bias)
+        self.time_pad = (kernel[0] - 1) // 2, kernel[0] - 1 - (kernel[0] - 1) // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.time_pad != (0, 0):
+            x = F.pad(x, (0, 0, 0, 0, *self.time_pad), mode="replicate")
+        return super().forward(x)
 
 
 class FrameTrunk(nn.Module):

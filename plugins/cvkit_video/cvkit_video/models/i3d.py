@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from cvkit.errors import CvkitError, UsageError
-from cvkit_video.models.blocks import FrameTrunk, init_weights
+from cvkit_video.models.blocks import FrameTrunk, TimePaddedConv3d, init_weights
 
 
 class InflatedConv(nn.Module):
@@ -37,17 +36,14 @@ class InflatedConv(nn.Module):
         t = time_kernel if max(kh, kw) > 1 else 1
         if isinstance(conv2d.padding, str):
             raise UsageError(f"cannot inflate a convolution with padding={conv2d.padding!r}")
-        self.time_pad = (t - 1) // 2, t - 1 - (t - 1) // 2
-        self.conv = nn.Conv3d(conv2d.in_channels, conv2d.out_channels, (t, kh, kw), (1, *conv2d.stride),
-                              (0, *conv2d.padding), (1, *conv2d.dilation), conv2d.groups, conv2d.bias is not None)
+        self.conv = TimePaddedConv3d(conv2d.in_channels, conv2d.out_channels, (t, kh, kw), (1, *conv2d.stride),
+                                     conv2d.padding, conv2d.dilation, conv2d.groups, conv2d.bias is not None)
         with torch.no_grad():
             self.conv.weight.copy_(conv2d.weight.unsqueeze(2).repeat(1, 1, t, 1, 1) / t)
             if conv2d.bias is not None:
                 self.conv.bias.copy_(conv2d.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.time_pad != (0, 0):
-            x = F.pad(x, (0, 0, 0, 0, *self.time_pad), mode="replicate")
         return self.conv(x)
 
 

@@ -20,26 +20,10 @@ Defaults: 105.8K parameters (slow fusion: 85.5K).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from cvkit.errors import UsageError
-from cvkit_video.models.blocks import init_weights
-
-
-class TimePaddedConv3d(nn.Conv3d):
-    """A ``Conv3d`` with "same" zero padding in space and edge-replicated padding in time: an 8-frame clip padded
-    with zero frames would show every object appearing and vanishing at its ends, motion that is not there."""
-
-    def __init__(self, cin: int, cout: int, kernel: tuple[int, int, int],
-                 stride: tuple[int, int, int] = (1, 1, 1)) -> None:
-        super().__init__(cin, cout, kernel, stride, (0, kernel[1] // 2, kernel[2] // 2), bias=False)
-        self.time_pad = (kernel[0] - 1) // 2, kernel[0] - 1 - (kernel[0] - 1) // 2
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.time_pad != (0, 0):
-            x = F.pad(x, (0, 0, 0, 0, *self.time_pad), mode="replicate")
-        return super().forward(x)
+from cvkit_video.models.blocks import TimePaddedConv3d, init_weights
 
 
 def block(cin: int, cout: int, kernel: tuple[int, int, int], stride: tuple[int, int, int] = (1, 1, 1)) -> nn.Sequential:
