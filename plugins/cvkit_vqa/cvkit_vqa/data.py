@@ -9,6 +9,7 @@ a validation split needs nothing from the training split. For ``cvkit predict`` 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -76,14 +77,35 @@ class VqaDataset(AnnotatedDataset):
                          "question": question}}
 
 
+_SIDES = re.compile(r"\b(left|right)\b", re.IGNORECASE)
+_MIRRORED = {"left": "right", "right": "left", "Left": "Right", "Right": "Left", "LEFT": "RIGHT", "RIGHT": "LEFT"}
+
+
+def mirror_text(text: str) -> str:
+    """``text`` as it reads for the mirrored image: the words "left" and "right" swapped (case kept)."""
+    return _SIDES.sub(lambda m: _MIRRORED.get(m.group(1), "right" if m.group(1).lower() == "left" else "left"), text)
+
+
+def mirror_answers(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**e, "answer": mirror_text(str(e.get("answer", "")))} for e in entries]
+
+
 class VqaImageDataset(VqaDataset):
     """Training samples grouped by image: ``self[i]`` = ``{"image", "questions", "answers" (one entry list per
     question), "meta" (one dict per question)}`` for the ``i``-th distinct image, in the order images first
-    appear."""
+    appear.
+
+    ``mirror`` (model argument ``mirror=true``): each time an image is drawn, with probability 1/2 it is flipped
+    left to right and the words "left" and "right" swap in its questions and answers, so every layout is also
+    seen mirrored. It assumes nothing else in the image or the text has a handedness (no text to read in the
+    image, no shape that is not its own mirror image): true of ``builtin:scenes``, not of every VQA v2 image, so
+    it is off unless asked."""
 
     def __init__(self, info: DatasetInfo, sources: list[str], targets: list[dict[str, Any]],
                  model: ModelConfig, files: list[Path] | None = None) -> None:
         super().__init__(info, sources, targets, model, files)
+        self.mirror = bool(model.args.get("mirror", False))
+        self.random_transforms = self.mirror
         groups: dict[str, list[int]] = {}
         for index, target in enumerate(targets):
             groups.setdefault(target["image"], []).append(index)
@@ -99,7 +121,11 @@ class VqaImageDataset(VqaDataset):
         members = [self.targets[i] for i in self.groups[index]]  # type: ignore[index]
         img, size = self._image(members[0]["image"])
         x = (img.float() / 255.0 - self.mean) / self.std
+        questions, answers = [t["question"] for t in members], [t["answers"] for t in members]
+        if self.mirror and bool(torch.rand(()) < 0.5):
+            x = x.flip(-1)
+            questions = [mirror_text(q) for q in questions]
+            answers = [mirror_answers(a) for a in answers]
         metas = [{"source": self.sources[i], "orig_size": size, "question_id": t["question_id"],
-                  "question": t["question"]} for i, t in zip(self.groups[index], members, strict=True)]
-        return {"image": x, "questions": [t["question"] for t in members], "answers": [t["answers"] for t in members],
-                "meta": metas}
+                  "question": q} for i, t, q in zip(self.groups[index], members, questions, strict=True)]
+        return {"image": x, "questions": questions, "answers": answers, "meta": metas}

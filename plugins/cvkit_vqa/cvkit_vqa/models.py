@@ -8,7 +8,8 @@
   each of ``layers`` (default 1) attention steps weighs the grid cells by their match with the current query,
   adds the attended image vector to the query; the final query goes through an MLP. ``grid_coords=true`` adds
   each cell's x and y to its features; ``film=K`` runs the grid through K question-conditioned (FiLM) residual
-  blocks first.
+  blocks first; ``pairs=true`` adds a hop that attends over pairs of cells (the named object, the object in the
+  asked direction from it).
 
 Ablations for every model: ``use_image=false`` (question only) and ``use_question=false`` (image only) replace
 that input by zeros. Model arguments also include ``embed``, ``hidden``, ``dropout`` and the encoder's
@@ -27,7 +28,7 @@ from cvkit.errors import UsageError
 from cvkit.nn.grid import ENCODER_ARGS, GridEncoder, cell_coordinates, grid_encoder
 
 MODELS = ("attention", "lstm-fusion", "ibowimg")
-DATA_ARGS = ("min_count", "max_vocab", "num_answers")
+DATA_ARGS = ("min_count", "max_vocab", "num_answers", "mirror")
 
 
 class VqaModel(nn.Module):
@@ -150,12 +151,18 @@ class StackedAttention(VqaModel):
     ``film=K`` (default 0): before the attention, the grid (projected to ``film_width`` channels, default 64) goes
     through ``K`` :class:`FilmBlock` s conditioned on the question, once per question; their output joins each
     cell's features. Convolutions that know what is asked can mark the named object and carry "it is to my
-    right" to its neighbours (each 3x3 block reaches one cell further)."""
+    right" to its neighbours (each 3x3 block reaches one cell further).
+
+    ``pairs=true``: after the hops, one more attention whose weights come from a softmax over all pairs of cells
+    (:meth:`pair_attention`), so finding the named object and looking from it in the asked direction is one
+    differentiable step (no first hop that must land on the object before the second can learn); its attended
+    vector joins the query through its own linear map. ``(dx, dy, |dx|, |dy|)`` offsets between cell positions
+    (as for ``relative``), ``rel_scale`` and ``rel_gain`` are shared with ``relative``."""
 
     def __init__(self, encoder: GridEncoder, vocab: list[str], answers: list[str], grid_cells: int,
                  layers: int = 1, attention: int = 128, grid_coords: bool = False, relative: bool = False,
                  rel_scale: float = 16.0, rel_gain: float = 8.0, film: int = 0, film_width: int = 64,
-                 **kw: Any) -> None:
+                 pairs: bool = False, pair_local: bool = False, pair_words: bool = False, **kw: Any) -> None:
         super().__init__(encoder, vocab, answers, **kw)
         h = self.hidden
         self.film_layers = int(film)
@@ -176,8 +183,30 @@ class StackedAttention(VqaModel):
         self.att_img = nn.ModuleList(nn.Linear(h, attention) for _ in range(layers))
         self.att_q = nn.ModuleList(nn.Linear(h, attention) for _ in range(layers))
         self.att_score = nn.ModuleList(nn.Linear(attention, 1) for _ in range(layers))
-        if self.relative:
+        self.pairs = bool(pairs)
+        if self.relative or self.pairs:
             self.offset = nn.Linear(h, 2)
+        if self.pairs:
+            self.pair_src = nn.Linear(2 * h, attention)
+            self.pair_dst = nn.Linear(2 * h, attention)
+            self.pair_score = nn.Linear(attention, 2)
+            self.pair_w = nn.Linear(h, 4)
+            self.pair_gate = nn.Linear(h, 1)
+            nn.init.zeros_(self.pair_w.weight)  # no preference for any direction before training
+            nn.init.zeros_(self.pair_w.bias)
+            self.pair_value = nn.Linear(h, h)
+            # pair_words: the direction weights are a sum of one 4-vector per question word ("left" can say
+            # (-1, 0, 0, -1) by itself, whatever the question vector keeps of it)
+            self.pair_word_dir = nn.Embedding(len(vocab), 4, padding_idx=0) if pair_words else None
+            if self.pair_word_dir is not None:
+                nn.init.zeros_(self.pair_word_dir.weight)
+            self.pair_local = None
+            if pair_local:  # cells that see only their own 15-px neighbourhood (stride 8 like the grid)
+                self.pair_local = nn.Sequential(
+                    nn.Conv2d(5, 32, 3, 2, 1), nn.BatchNorm2d(32), nn.ReLU(inplace=True),
+                    nn.Conv2d(32, 64, 3, 2, 1), nn.BatchNorm2d(64), nn.ReLU(inplace=True),
+                    nn.Conv2d(64, h, 3, 2, 1))
+        if self.relative:
             self.att_rel = nn.ModuleList(nn.Linear(4, attention) for _ in range(layers - 1))
             self.rel_w = nn.ModuleList(nn.Linear(h, 4) for _ in range(layers - 1))
             self.rel_gate = nn.ModuleList(nn.Linear(h, 1) for _ in range(layers - 1))
@@ -223,7 +252,7 @@ class StackedAttention(VqaModel):
         if film is not None:
             grid = torch.cat([grid, film.flatten(2).transpose(1, 2)], 2)
         v = torch.tanh(self.img(grid))  # (B, N, h)
-        where = self.cell_positions(v, gh, gw) if self.relative else None
+        where = self.cell_positions(v, gh, gw) if self.relative or self.pairs else None
         weights: list[torch.Tensor] = []
         for n, (wi, wq, ws) in enumerate(zip(self.att_img, self.att_q, self.att_score, strict=True)):
             pre = wi(v) + wq(u)[:, None]
@@ -240,7 +269,47 @@ class StackedAttention(VqaModel):
             weights.append(p)
             seen_v = (p[:, :, None] * v).sum(1)
             u = u + (self.hop_value[n](seen_v) if self.relative else seen_v)
+        if self.pairs:
+            pv = v
+            if self.pair_local is not None:
+                pv = self.local_cells(images, owner, gh, gw)
+                where = self.cell_positions(pv, gh, gw)
+            p = self.pair_attention(q, pv, where, tokens)
+            weights.append(p)
+            u = u + self.pair_value((p[:, :, None] * pv).sum(1))
         return u, weights
+
+    def local_cells(self, images: torch.Tensor, owner: torch.Tensor | None, gh: int, gw: int) -> torch.Tensor:
+        """``(B, gh * gw, hidden)``: the ``pair_local`` network's cells (image plus x/y channels), per question."""
+        img = images if self.use_image else torch.zeros_like(images)
+        b, _, ih, iw = img.shape
+        yy, xx = torch.meshgrid(torch.linspace(-1, 1, ih, device=img.device, dtype=img.dtype),
+                                torch.linspace(-1, 1, iw, device=img.device, dtype=img.dtype), indexing="ij")
+        local = self.pair_local(torch.cat([img, xx.expand(b, 1, -1, -1), yy.expand(b, 1, -1, -1)], 1))
+        if local.shape[2:] != (gh, gw):
+            local = F.interpolate(local, (gh, gw), mode="bilinear", align_corners=False)
+        cells = torch.tanh(local.flatten(2).transpose(1, 2))
+        return cells if owner is None else cells[owner]
+
+    def pair_attention(self, q: torch.Tensor, v: torch.Tensor, where: torch.Tensor,
+                       tokens: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, N)``: attention over the cells ``j`` of one softmax over all pairs of cells ``(i, j)``, scored
+        ``source_i + target_j + relation_ij`` and summed over ``i``: the question picks the object it names
+        (``source``), the kind of object it asks about (``target``), and the direction from the first to the
+        second (``relation``, the offset term of ``relative=true``)."""
+        b, n, _ = v.shape
+        vq = torch.cat([v, q[:, None].expand(-1, n, -1)], 2)
+        src = self.pair_score(self.drop(torch.tanh(self.pair_src(vq))))[:, :, 0]  # (B, N)
+        dst = self.pair_score(self.drop(torch.tanh(self.pair_dst(vq))))[:, :, 1]
+        rel = where[:, None, :, :] - where[:, :, None, :]  # (B, i, j, 2): j's offset from i
+        f = torch.cat([rel, rel.abs()], 3)
+        direction = self.pair_w(q)
+        if self.pair_word_dir is not None and tokens is not None:
+            direction = direction + self.pair_word_dir(tokens).sum(1)
+        along = (direction[:, None, None] * f).sum(3) * self.rel_scale
+        gate = torch.sigmoid(self.pair_gate(v))[:, :, 0]  # (B, N): j holds an object
+        joint = src[:, :, None] + dst[:, None, :] + self.rel_gain * gate[:, None, :] * torch.tanh(along)
+        return joint.flatten(1).softmax(1).view(b, n, n).sum(1)
 
     def forward(self, images: torch.Tensor, tokens: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:
         return self.classifier(self.drop(self.attend(images, tokens, owner)[0]))

@@ -78,6 +78,7 @@ def test_a_question_is_needed_to_predict(run, scenes, tmp_path):
 TWO_HOPS = {"layers": 2, "grid_coords": True}  # stacked attention over cells that carry their x and y
 RELATIVE = {"layers": 2, "relative": True}  # the second hop reads cell positions relative to the first hop's
 FILM = {"film": 2, "film_width": 16}  # question-conditioned residual blocks on the grid before the attention
+PAIRS = {"pairs": True, "pair_local": True, "pair_words": True, "mirror": True}  # a hop over pairs of cells
 
 
 @pytest.mark.parametrize("name,args", [("ibowimg", {}), ("lstm-fusion", {"fusion": "concat"}),
@@ -88,7 +89,10 @@ FILM = {"film": 2, "film_width": 16}  # question-conditioned residual blocks on 
                                        ("attention", RELATIVE), ("attention", {**RELATIVE, "use_image": False}),
                                        ("attention", {**RELATIVE, "use_question": False}),
                                        ("attention", FILM), ("attention", {**FILM, "use_image": False}),
-                                       ("attention", {**FILM, "use_question": False})])
+                                       ("attention", {**FILM, "use_question": False}),
+                                       ("attention", {"pairs": True}), ("attention", PAIRS),
+                                       ("attention", {**PAIRS, "use_image": False}),
+                                       ("attention", {**PAIRS, "use_question": False})])
 def test_models_train_a_step(scenes, name, args):
     from cvkit.data import load_split
 
@@ -157,3 +161,37 @@ def test_training_groups_questions_by_image(scenes):
     assert [m["question_id"] for m in g.meta] == [m["question_id"] for m in s.meta]
     with torch.no_grad():
         assert torch.allclose(task._logits(model, g), task._logits(model, s), atol=1e-5)
+
+
+def test_mirror_flips_image_and_sides(scenes):
+    """``mirror=true``: about half the draws flip the image left to right and swap "left"/"right" in the questions
+    and answers (nothing else changes); without it every draw is the stored image and text."""
+    from cvkit.data import load_split
+    from cvkit_vqa.data import mirror_text
+
+    assert mirror_text("what is Left of the red LEFT square, right?") == "what is Right of the red RIGHT square, left?"
+    assert mirror_text("upright leftover") == "upright leftover"
+    task = get_task("vqa")
+    raw = load_split(task, f"vqa2:{scenes}", "train")
+    plain = task.dataset(raw, ModelConfig("attention", 64, {}, task.mean, task.std), train=True)
+    mirrored = task.dataset(raw, ModelConfig("attention", 64, {"mirror": True}, task.mean, task.std), train=True)
+    assert not plain.random_transforms and mirrored.random_transforms
+    index = next(i for i in range(len(plain)) if any(" left " in q or " right " in q for q in plain[i]["questions"]))
+    base = plain[index]
+    flips = 0
+    for seed in range(40):
+        torch.manual_seed(seed)
+        s = mirrored[index]
+        if torch.equal(s["image"], base["image"]):
+            assert s["questions"] == base["questions"] and s["answers"] == base["answers"]
+        else:
+            flips += 1
+            assert torch.equal(s["image"], base["image"].flip(-1))
+            assert s["questions"] == [mirror_text(q) for q in base["questions"]] != base["questions"]
+            assert [m["question"] for m in s["meta"]] == s["questions"]
+        torch.manual_seed(seed)
+        again = mirrored[index]  # the draw follows the seed the loader sets
+        assert torch.equal(again["image"], s["image"]) and again["questions"] == s["questions"]
+    assert 10 <= flips <= 30
+    assert all(torch.equal(plain[index]["image"], base["image"]) for _ in range(5))
+

@@ -120,3 +120,63 @@ def test_film_is_checked_and_adds_features():
     film.eval()
     with torch.no_grad():
         assert film(torch.randn(1, 3, 32, 32), tokens).shape == (1, 2)
+
+
+def test_pair_attention_looks_from_the_named_object_in_the_asked_direction():
+    """``pairs=true``: with the source score marking one cell (the named object), the gate marking two others
+    (objects) and the question's direction weights set to "left" (``-dx - |dy|``), the attention lands on the
+    object left of the named one; set to "right", on the other; with no direction (the start) on neither more."""
+    model = relative_model(layers=1, relative=False, pairs=True).eval()
+    n, h = 5, 32
+    where = torch.tensor([[[0.0, 0.0], [-0.6, 0.1], [0.6, -0.1], [0.0, 0.9], [0.0, -0.9]]])  # named, left, right, ...
+    v = torch.zeros(1, n, h)
+    v[0, 0, 0] = 1.0  # feature 0: the named object
+    v[0, 1:3, 1] = 1.0  # feature 1: an object
+    with torch.no_grad():
+        for lin in (model.pair_src, model.pair_dst, model.pair_score, model.pair_gate, model.pair_w):
+            lin.weight.zero_()
+            lin.bias.zero_()
+        model.pair_src.weight[0, 0] = 3.0
+        model.pair_score.weight[0, 0] = 10.0  # source: the named cell
+        model.pair_gate.weight[0, 1] = 40.0
+        model.pair_gate.bias.fill_(-20.0)  # gate: object cells only
+        q = torch.zeros(1, h)
+        neutral = model.pair_attention(q, v, where)[0]
+        assert torch.allclose(neutral[1], neutral[2])
+        model.pair_w.bias.copy_(torch.tensor([-1.0, 0.0, 0.0, -1.0]))
+        left = model.pair_attention(q, v, where)[0]
+        model.pair_w.bias.copy_(torch.tensor([1.0, 0.0, 0.0, -1.0]))
+        right = model.pair_attention(q, v, where)[0]
+    assert torch.allclose(left.sum(), torch.tensor(1.0)) and torch.allclose(right.sum(), torch.tensor(1.0))
+    assert left[1] > 0.9 and right[2] > 0.9
+
+
+def test_pairs_start_without_a_direction():
+    model = relative_model(layers=1, relative=False, pairs=True)
+    assert not model.pair_w.weight.any() and not model.pair_w.bias.any()
+
+
+def test_pair_local_cells_see_only_their_neighbourhood():
+    """``pair_local=true``: the pair hop's cells come from their own small network, whose 15-px receptive field
+    keeps a cell blind to pixels two cells away (so the named object can only be found where it is)."""
+    from cvkit_vqa import models
+
+    model = models.build("attention", ["<pad>", "<unk>", "what"], ["circle", "square"], 64,
+                         {"pairs": True, "pair_local": True, "hidden": 32, "embed": 8, "attention": 16}).eval()
+    x = torch.randn(1, 3, 64, 64)
+    y = x.clone()
+    y[:, :, :8, :8] += 5.0  # the top-left cell only
+    feats = []
+
+    def keep(_module, _inputs, output):
+        feats.append(output.detach())
+
+    handle = model.pair_local.register_forward_hook(keep)
+    with torch.no_grad():
+        model(x, torch.tensor([[2]]))
+        model(y, torch.tensor([[2]]))
+    handle.remove()
+    a, b = feats
+    assert a.shape[2:] == (8, 8)
+    changed = (a - b).abs().amax(1)[0] > 1e-6
+    assert changed[0, 0] and not changed[2:, :].any() and not changed[:, 2:].any()
