@@ -48,12 +48,15 @@ class SmallGrid(nn.Module):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.coords:
-            b, _, h, w = x.shape
-            ys = torch.linspace(-1, 1, h, device=x.device, dtype=x.dtype).view(1, 1, h, 1).expand(b, 1, h, w)
-            xs = torch.linspace(-1, 1, w, device=x.device, dtype=x.dtype).view(1, 1, 1, w).expand(b, 1, h, w)
-            x = torch.cat([x, xs, ys], 1)
-        return self.body(x)
+        return self.body(with_coordinates(x) if self.coords else x)
+
+
+def with_coordinates(x: torch.Tensor) -> torch.Tensor:
+    """``(B, C, H, W)`` -> ``(B, C + 2, H, W)``: the pixels' x and y in [-1, 1] appended as two channels."""
+    b, _, h, w = x.shape
+    ys = torch.linspace(-1, 1, h, device=x.device, dtype=x.dtype).view(1, 1, h, 1).expand(b, 1, h, w)
+    xs = torch.linspace(-1, 1, w, device=x.device, dtype=x.dtype).view(1, 1, 1, w).expand(b, 1, h, w)
+    return torch.cat([x, xs, ys], 1)
 
 
 class TorchvisionGrid(nn.Module):

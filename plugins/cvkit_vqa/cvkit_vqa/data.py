@@ -78,12 +78,17 @@ class VqaDataset(AnnotatedDataset):
 
 
 _SIDES = re.compile(r"\b(left|right)\b", re.IGNORECASE)
-_MIRRORED = {"left": "right", "right": "left", "Left": "Right", "Right": "Left", "LEFT": "RIGHT", "RIGHT": "LEFT"}
+
+
+def _other_side(match: re.Match[str]) -> str:
+    word = match.group(1)
+    other = "right" if word.lower() == "left" else "left"
+    return other.upper() if word.isupper() else other.capitalize() if word[0].isupper() else other
 
 
 def mirror_text(text: str) -> str:
     """``text`` as it reads for the mirrored image: the words "left" and "right" swapped (case kept)."""
-    return _SIDES.sub(lambda m: _MIRRORED.get(m.group(1), "right" if m.group(1).lower() == "left" else "left"), text)
+    return _SIDES.sub(_other_side, text)
 
 
 def mirror_answers(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cvkit.errors import UsageError
-from cvkit.nn.grid import ENCODER_ARGS, GridEncoder, cell_coordinates, grid_encoder
+from cvkit.nn.grid import ENCODER_ARGS, GridEncoder, cell_coordinates, grid_encoder, with_coordinates
 
 MODELS = ("attention", "lstm-fusion", "ibowimg")
 DATA_ARGS = ("min_count", "max_vocab", "num_answers", "mirror")
@@ -225,13 +225,17 @@ class StackedAttention(VqaModel):
 
     @staticmethod
     def offset_features(rel: torch.Tensor) -> torch.Tensor:
-        """``(B, N, 4)``: ``dx, dy, |dx|, |dy|`` of the offsets ``rel`` ``(B, N, 2)``."""
-        return torch.cat([rel, rel.abs()], 2)
+        """``(..., 4)``: ``dx, dy, |dx|, |dy|`` of the offsets ``rel`` ``(..., 2)``."""
+        return torch.cat([rel, rel.abs()], -1)
+
+    def direction_term(self, weights: torch.Tensor, f: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+        """``rel_gain * sigmoid(gate) * tanh(rel_scale * weights . f)`` over the last dimension of the (broadcast)
+        direction ``weights`` and offset features ``f``: positive where an offset goes the way the weights say."""
+        return self.rel_gain * torch.sigmoid(gate) * torch.tanh((weights * f).sum(-1) * self.rel_scale)
 
     def relation_score(self, hop: int, q: torch.Tensor, v: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
         """``(B, N, 1)``: the direct relative-position term of hop ``hop + 1``'s attention score."""
-        along = (self.rel_w[hop](q)[:, None] * f).sum(2, keepdim=True) * self.rel_scale
-        return self.rel_gain * torch.sigmoid(self.rel_gate[hop](v)) * torch.tanh(along)
+        return self.direction_term(self.rel_w[hop](q)[:, None], f, self.rel_gate[hop](v)[:, :, 0]).unsqueeze(2)
 
     def attend(self, images: torch.Tensor, tokens: torch.Tensor, owner: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -252,7 +256,7 @@ class StackedAttention(VqaModel):
         if film is not None:
             grid = torch.cat([grid, film.flatten(2).transpose(1, 2)], 2)
         v = torch.tanh(self.img(grid))  # (B, N, h)
-        where = self.cell_positions(v, gh, gw) if self.relative or self.pairs else None
+        where = self.cell_positions(v, gh, gw) if self.relative else None
         weights: list[torch.Tensor] = []
         for n, (wi, wq, ws) in enumerate(zip(self.att_img, self.att_q, self.att_score, strict=True)):
             pre = wi(v) + wq(u)[:, None]
@@ -270,22 +274,16 @@ class StackedAttention(VqaModel):
             seen_v = (p[:, :, None] * v).sum(1)
             u = u + (self.hop_value[n](seen_v) if self.relative else seen_v)
         if self.pairs:
-            pv = v
-            if self.pair_local is not None:
-                pv = self.local_cells(images, owner, gh, gw)
-                where = self.cell_positions(pv, gh, gw)
-            p = self.pair_attention(q, pv, where, tokens)
+            pv = v if self.pair_local is None else self.local_cells(images, owner, gh, gw)
+            pw = where if where is not None and pv is v else self.cell_positions(pv, gh, gw)
+            p = self.pair_attention(q, pv, pw, tokens)
             weights.append(p)
             u = u + self.pair_value((p[:, :, None] * pv).sum(1))
         return u, weights
 
     def local_cells(self, images: torch.Tensor, owner: torch.Tensor | None, gh: int, gw: int) -> torch.Tensor:
         """``(B, gh * gw, hidden)``: the ``pair_local`` network's cells (image plus x/y channels), per question."""
-        img = images if self.use_image else torch.zeros_like(images)
-        b, _, ih, iw = img.shape
-        yy, xx = torch.meshgrid(torch.linspace(-1, 1, ih, device=img.device, dtype=img.dtype),
-                                torch.linspace(-1, 1, iw, device=img.device, dtype=img.dtype), indexing="ij")
-        local = self.pair_local(torch.cat([img, xx.expand(b, 1, -1, -1), yy.expand(b, 1, -1, -1)], 1))
+        local = self.pair_local(with_coordinates(images if self.use_image else torch.zeros_like(images)))
         if local.shape[2:] != (gh, gw):
             local = F.interpolate(local, (gh, gw), mode="bilinear", align_corners=False)
         cells = torch.tanh(local.flatten(2).transpose(1, 2))
@@ -301,14 +299,12 @@ class StackedAttention(VqaModel):
         vq = torch.cat([v, q[:, None].expand(-1, n, -1)], 2)
         src = self.pair_score(self.drop(torch.tanh(self.pair_src(vq))))[:, :, 0]  # (B, N)
         dst = self.pair_score(self.drop(torch.tanh(self.pair_dst(vq))))[:, :, 1]
-        rel = where[:, None, :, :] - where[:, :, None, :]  # (B, i, j, 2): j's offset from i
-        f = torch.cat([rel, rel.abs()], 3)
+        f = self.offset_features(where[:, None, :, :] - where[:, :, None, :])  # (B, i, j, 4): j's offset from i
         direction = self.pair_w(q)
         if self.pair_word_dir is not None and tokens is not None:
             direction = direction + self.pair_word_dir(tokens).sum(1)
-        along = (direction[:, None, None] * f).sum(3) * self.rel_scale
-        gate = torch.sigmoid(self.pair_gate(v))[:, :, 0]  # (B, N): j holds an object
-        joint = src[:, :, None] + dst[:, None, :] + self.rel_gain * gate[:, None, :] * torch.tanh(along)
+        gate = self.pair_gate(v)[:, None, :, 0]  # (B, 1, N): j holds an object
+        joint = src[:, :, None] + dst[:, None, :] + self.direction_term(direction[:, None, None], f, gate)
         return joint.flatten(1).softmax(1).view(b, n, n).sum(1)
 
     def forward(self, images: torch.Tensor, tokens: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:

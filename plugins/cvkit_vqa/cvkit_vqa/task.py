@@ -67,9 +67,9 @@ class VqaTask(VqaScoring, Task):
         """The grid encoder gets a second convolution in its two coarsest stages (see the caption task). Two
         attention hops (``layers=2``), with cell coordinates (``grid_coords=true``) or with the second hop reading
         positions relative to the first (``relative=true``), were measured on the scenes too: the same accuracy
-        and the same relation accuracy as one hop (docs/vqa.md), so the default stays one hop.
+        and the same relation accuracy as one hop (docs/vqa.md), so ``attention`` keeps one stacked-attention hop.
 
-        ``attention`` also gets the hop over pairs of cells with its own local cells and per-word direction
+        It gets, after that hop, the hop over pairs of cells with its own local cells and per-word direction
         weights (``pairs``, ``pair_local``, ``pair_words``): the one variant that answered the scenes' three-object
         relation questions above chance (docs/vqa.md)."""
         args: dict[str, Any] = {"encoder_depth": 2}
