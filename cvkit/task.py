@@ -93,7 +93,8 @@ class TaskDataset(torch.utils.data.Dataset, ABC):
     Optional ``decode_ahead(index) -> bool``: load what ``self[index]`` keeps of that sample (decoded, resized:
     nothing random) into the dataset's cache, safely beside ``__getitem__`` (``MemoryCache.keep``); False when the
     cache is full. Training without worker processes calls it on a background thread in the epoch's order
-    (:func:`cvkit.engine.loader.decode_ahead`).
+    (:func:`cvkit.engine.loader.decode_ahead`), on ``decode_ahead_threads`` threads where the dataset sets that
+    attribute (decoders that run outside the GIL).
     """
 
     info: DatasetInfo

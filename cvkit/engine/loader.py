@@ -159,21 +159,28 @@ def make_loader(dataset: TaskDataset, collate: Callable[[list[Any]], Batch], bat
 
 
 class DecodeAhead:
-    """A daemon thread calling ``work(index)`` for each index in turn until ``work`` returns False (the dataset's
-    cache is full) or :meth:`stop`. Errors are left for the step, which meets them when it loads that sample."""
+    """Daemon threads (``threads``, one by default) calling ``work(index)`` for the indices in turn, each taking
+    the next one not yet taken, until ``work`` returns False (the dataset's cache is full) or :meth:`stop`.
+    Errors are left for the step, which meets them when it loads that sample."""
 
-    def __init__(self, work: Callable[[int], bool], indices: list[int]) -> None:
+    def __init__(self, work: Callable[[int], bool], indices: list[int], threads: int = 1) -> None:
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(work, indices), daemon=True,
-                                        name="cvkit-decode-ahead")
-        self._thread.start()
+        self._next = iter(indices)
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, args=(work,), daemon=True, name="cvkit-decode-ahead")
+                         for _ in range(max(1, threads))]
+        for thread in self._threads:
+            thread.start()
 
-    def _run(self, work: Callable[[int], bool], indices: list[int]) -> None:
-        for index in indices:
-            if self._stop.is_set():
+    def _run(self, work: Callable[[int], bool]) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                index = next(self._next, None)
+            if index is None:
                 return
             try:
                 if not work(index):
+                    self._stop.set()  # the cache is full: no thread goes on
                     return
             except Exception:  # noqa: BLE001 - the training step reports it with the file's name
                 continue
@@ -181,11 +188,12 @@ class DecodeAhead:
     def stop(self) -> None:
         """Stop after the sample being loaded now."""
         self._stop.set()
-        self._thread.join()
+        self.stop_when_done()
 
     def stop_when_done(self) -> None:
         """Wait until every index is loaded (or the dataset said stop)."""
-        self._thread.join()
+        for thread in self._threads:
+            thread.join()
 
     def __enter__(self) -> DecodeAhead:
         return self
@@ -197,11 +205,14 @@ class DecodeAhead:
 def decode_ahead(dataset: TaskDataset, sampler: Sampler, workers: int) -> AbstractContextManager[Any]:
     """Start loading the epoch's samples ahead when the dataset can (``decode_ahead(index) -> bool``, which must
     draw nothing at random and be safe beside ``__getitem__``) and no worker process does the loading; leaving the
-    returned context stops it."""
+    returned context stops it. ``dataset.decode_ahead_threads`` (1 when absent) threads do it: more than one pays
+    only where decoding mostly runs outside the GIL (OpenCV's video decoder: ``cvkit train video``'s first epoch
+    waited on data half its time with one thread, a tenth with two) and costs the steps time where it does not
+    (Pillow's decode and resize of small images: detect's and pose's first-epoch waits grew by a third)."""
     work = getattr(dataset, "decode_ahead", None)
     if workers > 0 or work is None:
         return nullcontext()
-    return DecodeAhead(work, [index for index, _ in sampler])
+    return DecodeAhead(work, [index for index, _ in sampler], int(getattr(dataset, "decode_ahead_threads", 1)))
 
 
 def auto_workers(device_type: str, world: int = 1) -> tuple[int, int]:

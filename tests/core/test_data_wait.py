@@ -4,6 +4,8 @@ bring their random state along (so the number of workers changes no result) and 
 from __future__ import annotations
 
 import random
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -209,8 +211,25 @@ def test_decode_ahead_runs_in_order_skips_errors_and_stops_when_told():
             raise ValueError("bad file")  # left for the step, which reports it with the file's name
         return i != 4  # 4: the cache is full
 
-    DecodeAhead(work, [0, 1, 2, 3, 4, 5, 6]).stop_when_done()
+    DecodeAhead(work, [0, 1, 2, 3, 4, 5, 6], threads=1).stop_when_done()
     assert seen == [0, 1, 2, 3, 4]
+
+    # two threads (the default): each index taken once, in the epoch's order; a full cache stops both, at most
+    # the other thread's index after the one that filled it
+    seen.clear()
+    DecodeAhead(work, [0, 1, 2, 3, 4, 5, 6, 7, 8]).stop_when_done()
+    assert sorted(seen)[:5] == [0, 1, 2, 3, 4] and len(seen) == len(set(seen)) and len(seen) <= 6
+    taken: list[int] = []
+    lock = threading.Lock()
+
+    def slow(i: int) -> bool:
+        with lock:
+            taken.append(i)
+        time.sleep(0.001)
+        return True
+
+    DecodeAhead(slow, list(range(200))[::-1], threads=2).stop_when_done()
+    assert sorted(taken) == list(range(200))  # every index once
 
     class WithAhead(Noisy):
         def decode_ahead(self, index: int) -> bool:
@@ -221,4 +240,4 @@ def test_decode_ahead_runs_in_order_skips_errors_and_stops_when_told():
     assert not isinstance(decode_ahead(WithAhead(), sampler, 2), DecodeAhead)  # workers load ahead already
     with decode_ahead(WithAhead(), sampler, 0) as handle:
         assert isinstance(handle, DecodeAhead)
-    assert not handle._thread.is_alive()  # leaving the epoch stops it
+    assert not any(t.is_alive() for t in handle._threads)  # leaving the epoch stops it

@@ -128,6 +128,7 @@ def test_random_inputs_when_no_dataset_is_readable(tmp_path, imagefolder, monkey
 
 
 def test_knn_exports_as_a_tensor_program(tmp_path, imagefolder):
+    torch.manual_seed(0)  # the bank is random: without a seed, a near tie between two neighbours made it flaky
     task = get_task("classify")
     info = DatasetInfo("toy", "imagefolder", f"imagefolder:{imagefolder}", "train", list(CLASSES))
     config = ModelConfig("knn", 16)

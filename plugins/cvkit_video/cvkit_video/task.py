@@ -27,7 +27,7 @@ from cvkit.task import (
 )
 from cvkit_video import models, records
 from cvkit_video.clips import ClipSpec
-from cvkit_video.data import VideoDataset
+from cvkit_video.data import VideoDataset, collate_clips
 from cvkit_video.decode import VIDEO_EXTENSIONS
 from cvkit_video.draw import caption, prediction_lines
 from cvkit_video.scoring import VideoScoring
@@ -67,8 +67,8 @@ class VideoTask(VideoScoring, Task):
         return VideoDataset(info, sources, None, model, self._spec(model), False, "natural", cache_key="predict")
 
     def collate(self, samples: list[Any]) -> Batch:
-        clips, labels, meta = zip(*samples, strict=True)
-        return Batch(torch.stack(clips), [list(lab) for lab in labels], [], list(meta))
+        clips, metas = collate_clips(samples)
+        return Batch(clips, [list(s[1]) for s in samples], [], metas)
 
     # ---------------------------------------------------------------- model
     def model_names(self) -> list[str]:

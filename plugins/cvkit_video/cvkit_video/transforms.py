@@ -54,13 +54,22 @@ def swap_labels(labels: list[int], pairs: list[list[int]]) -> list[int]:
     return sorted({table.get(lab, lab) for lab in labels})
 
 
+def rgb_uint8(frames: np.ndarray) -> torch.Tensor:
+    """``(T, H, W, 3)`` uint8 -> contiguous ``(3, T, H, W)`` uint8 (one copy, a quarter of a float clip's bytes)."""
+    return torch.from_numpy(np.ascontiguousarray(frames.transpose(3, 0, 1, 2)))
+
+
+def normalize_clips(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """uint8 clips ``(..., 3, T, H, W)`` -> float, ``(x / 255 - mean) / std`` per channel (a batch at once: the
+    same arithmetic as clip by clip, one pass instead of one per clip)."""
+    x = x.float().div_(255.0)
+    TF.normalize(x.transpose(-4, -3), list(mean), list(std), inplace=True)  # through a (..., T, 3, H, W) view
+    return x
+
+
 def rgb_tensor(frames: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
     """``(T, H, W, 3)`` uint8 -> normalised float ``(3, T, H, W)``."""
-    # channels-first while still uint8 (one copy, a quarter of the bytes): the float arithmetic then runs on
-    # contiguous memory (normalised in place through a (T, 3, H, W) view)
-    x = torch.from_numpy(np.ascontiguousarray(frames.transpose(3, 0, 1, 2))).float().div_(255.0)
-    TF.normalize(x.transpose(0, 1), list(mean), list(std), inplace=True)
-    return x
+    return normalize_clips(rgb_uint8(frames), mean, std)
 
 
 def flow_tensor(flow: np.ndarray) -> torch.Tensor:

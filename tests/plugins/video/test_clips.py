@@ -94,8 +94,26 @@ def test_eval_sample_is_k_uniform_clips_and_the_index_is_cached(tmp_path):
     assert VideoIndex(dataset_cache(ds.info.spec)).get(next(iter(ds.index._load()))).frames == 10
     again = dataset(tmp_path, [video])[0][0]  # a fresh dataset reads the index and decodes the same frames
     torch.testing.assert_close(again, clips)
-    x = clips[0, 0, :, 16] * STD[0] + MEAN[0]  # first clip, red channel, middle row: the square at x = 2 + 2t
+    assert clips.dtype == torch.uint8 and meta["normalize"] == (MEAN, STD)  # normalised per batch, in collate
+    x = clips[0, 0, :, 16] / 255  # first clip, red channel, middle row: the square at x = 2 + 2t
     assert [int(torch.nonzero(x[t] > 0.7)[0]) for t in range(4)] == [2, 4, 6, 8]
+
+
+def test_collate_normalises_the_batch_as_clip_by_clip(tmp_path):
+    from cvkit_video.data import collate_clips
+    from cvkit_video.transforms import rgb_tensor
+
+    videos = [write_video(tmp_path / f"v{i}.mp4", frames=10 + i) for i in range(3)]
+    ds = dataset(tmp_path, videos)
+    samples = [ds[i] for i in range(3)]
+    clips, metas = collate_clips(samples)
+    assert clips.dtype == torch.float32 and clips.shape == (3, 3, 3, 4, 32, 32)
+    for (raw, _, _), got in zip(samples, clips, strict=True):
+        frames = raw.permute(0, 2, 3, 4, 1).numpy()  # (K, T, H, W, 3), the layout rgb_tensor takes
+        want = torch.stack([rgb_tensor(f, MEAN, STD) for f in frames])
+        assert torch.equal(got, want)  # the same arithmetic, to the bit
+    assert all("normalize" not in m and "source" in m for m in metas)
+    assert "normalize" in samples[0][2]  # the samples themselves are left as they were
 
 
 def test_frame_order_controls(tmp_path):
