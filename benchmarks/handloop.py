@@ -1,11 +1,13 @@
 """A minimal hand-written PyTorch training loop: the baseline ``cvkit train`` is measured against.
 
-    python benchmarks/handloop.py DATA_ROOT MODEL IMG_SIZE EPOCHS BATCH_SIZE OUT.pt
+    python benchmarks/handloop.py DATA_ROOT MODEL IMG_SIZE EPOCHS BATCH_SIZE OUT.pt [foreach]
 
 It trains the same torchvision/cvkit classify model on the same ImageFolder files with the same preprocessing
 (resize, normalise; no augmentation), AdamW with cosine decay, one validation pass per epoch, and one checkpoint
 save at the end: what a person writes by hand, without cvkit's per-sample seeding, resumable sampling, logging,
-run folder and checkpoints per epoch.
+run folder and checkpoints per epoch. With ``foreach`` it builds AdamW as cvkit does (PyTorch's multi-tensor
+implementation, the same updates to the bit; without it PyTorch picks its one-tensor-at-a-time loop on CPU), so
+that the comparison measures the engine alone.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from torchvision.transforms import v2
 
 def main() -> None:
     root, model_name, img_size, epochs, batch_size, out = sys.argv[1:7]
+    foreach = sys.argv[7:8] == ["foreach"]
     img_size, epochs, batch_size = int(img_size), int(epochs), int(batch_size)
     torch.manual_seed(0)
     tf = v2.Compose([v2.PILToTensor(), v2.Resize((img_size, img_size), antialias=True),
@@ -34,7 +37,7 @@ def main() -> None:
     task = get_task("classify")  # the same model builder cvkit uses
     model = task.build_model(ModelConfig(model_name, img_size), DatasetInfo("d", "imagefolder", root, "train",
                                                                             train.classes))
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4, foreach=True if foreach else None)
     loader = DataLoader(train, batch_size=batch_size, shuffle=True)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * len(loader))
     start = time.perf_counter()

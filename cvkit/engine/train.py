@@ -26,7 +26,7 @@ from cvkit.engine.evaluate import EvalResult, evaluate_model
 from cvkit.engine.finish import epoch_summary, write_summary
 from cvkit.engine.loader import EpochSampler, SkipCounter, decode_ahead, make_loader, workers_for
 from cvkit.engine.mix import TrainOptions, batch_seed, check_options
-from cvkit.engine.optim import build_optimizer, build_scheduler
+from cvkit.engine.optim import build_optimizer, build_scheduler, load_optimizer_state
 from cvkit.engine.pretrained import load_pretrained
 from cvkit.engine.setup import apply_task_defaults, check_train_options, init_weights_from, merge_resume_config
 from cvkit.engine.state import capture_rng, restore_rng, seed_everything
@@ -196,7 +196,7 @@ def fit(run: Run, stop: _StopFlag) -> None:
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     ck = run.ckpt
     if ck.optimizer:
-        optimizer.load_state_dict(ck.optimizer)
+        load_optimizer_state(optimizer, ck.optimizer)
         scheduler.load_state_dict(ck.scheduler)
         if ck.scaler:
             scaler.load_state_dict(ck.scaler)
