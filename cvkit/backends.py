@@ -196,7 +196,8 @@ class OnnxRuntimeModel(ExportedModel):
             providers.insert(0, "CUDAExecutionProvider")
         source = model if isinstance(model, bytes) else str(model)
         self.session = session(source, where, threads, providers)
-        self.input_name = self.session.get_inputs()[0].name
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.input_name = self.input_names[0]
 
     def _run(self, x: torch.Tensor) -> list[torch.Tensor]:
         outs = self.session.run(None, {self.input_name: x.cpu().numpy()})
@@ -264,6 +265,11 @@ def load_exported(path: str | Path, task: str | None = None, device: str | torch
     model = open_exported(path, device=device, threads=threads)
     if task is not None and task != model.meta.task:
         raise CvkitError(f"{path}: is an exported {model.meta.task!r} model, not {task!r}")
+    names = getattr(model, "input_names", [model.meta.input_name])
+    if len(names) > 1:
+        raise UsageError(f"{path}: this exported {model.meta.task!r} model takes several inputs ({', '.join(names)}); "
+                         f"it is for deployment through onnxruntime, and `cvkit predict` runs the checkpoint it was "
+                         f"exported from ({model.meta.source})")
     return get_task(model.meta.task), model, model.meta.model, model.meta.info
 
 

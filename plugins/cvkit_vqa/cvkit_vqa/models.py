@@ -36,6 +36,11 @@ class VqaModel(nn.Module):
     dataset info), the ablation switches, and the image encoder."""
 
     backbone_modules = ("encoder",)
+    # ONNX export (cvkit.export_inputs): images and word indices (0 pads the end of a question) -> answer logits;
+    # the batch and the question length are left dynamic
+    input_names = ("image", "tokens")
+    output_names = ("logits",)
+    dynamic_axes = {"image": {0: "batch"}, "tokens": {0: "batch", 1: "words"}, "logits": {0: "batch"}}
 
     def __init__(self, encoder: GridEncoder, vocab: list[str], answers: list[str], embed: int = 128,
                  hidden: int = 256, dropout: float = 0.2, use_image: bool = True, use_question: bool = True) -> None:
@@ -46,6 +51,15 @@ class VqaModel(nn.Module):
         self.embed = nn.Embedding(len(vocab), embed, padding_idx=0)
         self.drop = nn.Dropout(dropout)
         self.hidden = hidden
+        self.img_size = 64  # the input size (set by ``build``)
+
+    def verification_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """A second input set for the export check: two images, questions of 3 and 7 words (padded to 7)."""
+        gen = torch.Generator().manual_seed(0)
+        size = self.img_size
+        tokens = torch.randint(1, len(self.vocab), (2, 7), generator=gen)
+        tokens[0, 3:] = 0
+        return torch.rand(2, 3, size, size, generator=gen), tokens
 
     def image_grid(self, images: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:
         """The encoder's grid ``(N, C, h, w)``; with ``owner`` (N,) each image is encoded once and its grid
@@ -84,8 +98,14 @@ class QuestionLSTM(nn.Module):
         self.lstm = nn.LSTM(embed, hidden, batch_first=True)
 
     def forward(self, words: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        lengths = (tokens != 0).sum(1).clamp_min(1).cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(words, lengths, batch_first=True, enforce_sorted=False)
+        """The hidden state after each question's last word (questions are padded with 0 at the end)."""
+        lengths = (tokens != 0).sum(1).clamp_min(1)
+        if torch.onnx.is_in_onnx_export() or torch.jit.is_tracing():
+            # ONNX has no packed sequences: run over the padding and take each row's state at its last word (a
+            # one-way LSTM's output there depends on the words before it only: the same state)
+            out, _ = self.lstm(words)
+            return out[torch.arange(out.shape[0], device=out.device), lengths - 1]
+        packed = nn.utils.rnn.pack_padded_sequence(words, lengths.cpu(), batch_first=True, enforce_sorted=False)
         _, (h, _) = self.lstm(packed)
         return h[-1]
 
@@ -314,20 +334,24 @@ class StackedAttention(VqaModel):
 def build(name: str, vocab: list[str], answers: list[str], img_size: int, args: dict[str, Any]) -> VqaModel:
     own = {k: v for k, v in args.items() if k not in DATA_ARGS and k not in ENCODER_ARGS}
     encoder = grid_encoder(args)
+    model: VqaModel
     try:
         if name == "ibowimg":
-            return BowImg(encoder, vocab, answers, **own)
-        if name == "lstm-fusion":
-            return LstmFusion(encoder, vocab, answers, **own)
-        if name == "attention":
+            model = BowImg(encoder, vocab, answers, **own)
+        elif name == "lstm-fusion":
+            model = LstmFusion(encoder, vocab, answers, **own)
+        elif name == "attention":
             with torch.no_grad():
                 was = encoder.training
                 cells = int(encoder.eval()(torch.zeros(1, 3, img_size, img_size)).flatten(2).shape[2])
                 encoder.train(was)
-            return StackedAttention(encoder, vocab, answers, cells, **own)
+            model = StackedAttention(encoder, vocab, answers, cells, **own)
+        else:
+            raise UsageError(f"unknown vqa model {name!r} (choose from {', '.join(MODELS)})")
     except TypeError as exc:
         raise UsageError(f"--model-arg for {name}: {exc}") from None
-    raise UsageError(f"unknown vqa model {name!r} (choose from {', '.join(MODELS)})")
+    model.img_size = img_size
+    return model
 
 
 def soft_targets(answers: list[list[dict[str, Any]]], index: dict[str, int], normalize: Any) -> torch.Tensor:

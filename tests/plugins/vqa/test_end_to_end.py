@@ -195,3 +195,36 @@ def test_mirror_flips_image_and_sides(scenes):
     assert 10 <= flips <= 30
     assert all(torch.equal(plain[index]["image"], base["image"]) for _ in range(5))
 
+
+
+@pytest.mark.parametrize("name,args", [("attention", {"pairs": True, "pair_local": True, "pair_words": True}),
+                                       ("lstm-fusion", {}), ("ibowimg", {})])
+def test_export_to_onnx_with_questions_of_any_length(scenes, tmp_path, name, args):
+    """Every model exports (the LSTM without packed sequences there) and answers as the eager model does, for a
+    batch and question lengths other than the export's; `cvkit predict` refuses the two-input file by name."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from cvkit.checkpoint import load_model
+    from cvkit.export import export
+
+    arg_list = [x for k, v in args.items() for x in ("--model-arg", f"{k}={str(v).lower()}")]
+    run_dir = tmp_path / "run"
+    cvkit("train", "vqa", "--data", f"vqa2:{scenes}", "--model", name, *arg_list, "--epochs", "1", "--batch-size",
+          "16", "--out", str(run_dir), check=True)
+    out = tmp_path / "m.onnx"
+    export(run_dir / "last.pt", "onnx", out)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["image", "tokens"]
+    _, model, _ = load_model(run_dir / "last.pt")
+    gen = torch.Generator().manual_seed(3)
+    images = torch.rand(3, 3, 64, 64, generator=gen)
+    tokens = torch.randint(1, len(model.vocab), (3, 9), generator=gen)
+    tokens[0, 2:], tokens[1, 6:] = 0, 0  # questions of 2, 6 and 9 words
+    got = session.run(None, {"image": images.numpy(), "tokens": tokens.numpy()})[0]
+    with torch.no_grad():
+        ref = model(images, tokens)
+    np.testing.assert_allclose(got, ref.numpy(), atol=1e-4, rtol=1e-4)
+    line = f"{scenes}/val2014/{next((scenes / 'val2014').iterdir()).name}\tis there a circle?\n"
+    result = cvkit("predict", "--weights", str(out), "-", input=line)
+    assert result.returncode != 0 and f"{out}: this exported 'vqa' model takes several inputs" in result.stderr
