@@ -156,6 +156,9 @@ class BuiltinDataset(ABC):
     name: str
     formats: tuple[str, ...]  # formats it can be written in; the first is the default
     description: str = ""
+    # raise it whenever ``write`` changes what it writes for a (seed, size): the cached copy of ``builtin:NAME``
+    # records the version it was written by and is written again when it differs
+    version: int = 1
 
     @abstractmethod
     def write(self, out: Path, fmt: str, size: int | None, seed: int) -> str:

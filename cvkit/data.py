@@ -106,7 +106,7 @@ def publish_builtin(builtin: BuiltinDataset, final: Path, fmt: str, size: int | 
         except ValueError:
             raise CvkitError(f"builtin:{builtin.name} wrote outside its folder ({where})") from None
         card = {"name": builtin.name, "task": task, "format": written_fmt, "path": rel.as_posix(), "seed": seed,
-                "size": size, **builtin.card()}
+                "size": size, "version": builtin.version, **builtin.card()}
         (out / CARD_NAME).write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
         _move_into_place(out, final, tmp, replace)
     finally:
@@ -135,7 +135,9 @@ def _move_into_place(out: Path, final: Path, tmp: Path, replace: bool) -> None:
 
 
 def materialize_builtin(task: Task, name: str, seed: int = 0, size: int | None = None) -> str:
-    """Write an embedded dataset into the cache once and return the ``FORMAT:PATH`` spec that loads it."""
+    """Write an embedded dataset into the cache once and return the ``FORMAT:PATH`` spec that loads it. A cached
+    copy written by another version of the dataset's generator (``BuiltinDataset.version``; copies from before
+    versions count as 1) is written again, so a changed generator never leaves old files in use."""
     builtins = task.builtins()
     if name not in builtins:
         known = ", ".join(sorted(builtins)) or "none"
@@ -143,10 +145,17 @@ def materialize_builtin(task: Task, name: str, seed: int = 0, size: int | None =
     builtin = builtins[name]
     tag = f"{name}-seed{seed}" + (f"-n{size}" if size else "")
     final = cache_dir() / "datasets" / task.name / tag
-    if (final / CARD_NAME).exists():
+    if (final / CARD_NAME).exists() and _card_version(final) == builtin.version:
         return _card_spec(final)
-    # a copy from before dataset cards (or an interrupted one) is replaced
+    # a copy from before dataset cards (or an interrupted one, or one of another version) is replaced
     return publish_builtin(builtin, final, builtin.formats[0], size, seed, task.name, replace=final.exists())
+
+
+def _card_version(folder: Path) -> int | None:
+    try:
+        return int(json.loads((folder / CARD_NAME).read_text(encoding="utf-8")).get("version", 1))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None  # unreadable: written again
 
 
 def resolve(task: Task, spec: str | None) -> tuple[str, Path]:

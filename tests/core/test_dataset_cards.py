@@ -94,3 +94,35 @@ def test_data_make_then_train_writes_the_builtins_config(tmp_path):
     assert configs["made"]["model_args"] == configs["builtin"]["model_args"] == {"augment": "none"}
     differ = {k for k in configs["made"] if configs["made"][k] != configs["builtin"][k]}
     assert differ == {"data", "out"}
+
+
+def test_a_cached_builtin_is_written_again_when_its_generator_version_changes(tmp_path, monkeypatch):
+    from cvkit.contract import BuiltinDataset
+    from cvkit.data import materialize_builtin
+
+    class Numbers(BuiltinDataset):
+        name, formats, version = "numbers", ("imagefolder",), 1
+        content = "one"
+
+        def write(self, out, fmt, size, seed):
+            (out / "train").mkdir()
+            (out / "train" / "v.txt").write_text(self.content)
+            return f"imagefolder:{out}"
+
+    monkeypatch.setenv("CVKIT_CACHE", str(tmp_path / "cache"))
+    task = get_task("classify")
+    builtin = Numbers()
+    monkeypatch.setattr(type(task), "builtins", lambda self: {"numbers": builtin})
+    first = materialize_builtin(task, "numbers")
+    folder = first.split(":", 1)[1]
+    assert open(f"{folder}/train/v.txt").read() == "one" and read_card(folder)["version"] == 1
+    builtin.content = "two"  # the generator changed but says nothing: the cached copy stays (written once)
+    assert materialize_builtin(task, "numbers") == first and open(f"{folder}/train/v.txt").read() == "one"
+    builtin.version = 2  # ... and says so: written again, in the same place
+    assert materialize_builtin(task, "numbers") == first and open(f"{folder}/train/v.txt").read() == "two"
+    assert read_card(folder)["version"] == 2
+    card = json.loads((cache_dir() / "datasets" / "classify" / "numbers-seed0" / CARD_NAME).read_text())
+    del card["version"]  # a copy from before versions counts as version 1
+    (cache_dir() / "datasets" / "classify" / "numbers-seed0" / CARD_NAME).write_text(json.dumps(card))
+    builtin.version, builtin.content = 1, "three"
+    assert materialize_builtin(task, "numbers") == first and open(f"{folder}/train/v.txt").read() == "two"
