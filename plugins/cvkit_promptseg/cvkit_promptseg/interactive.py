@@ -180,7 +180,8 @@ def train_rounds(model: Any, images: torch.Tensor, targets: list[dict[str, Any]]
     index = torch.tensor(objs, device=device)
     selected = model.select(embedding, index)
     gt_full = torch.stack(masks).to(device).float()  # (P, S, S)
-    gt = F.avg_pool2d(gt_full.unsqueeze(1), 2).squeeze(1)  # loss grid: half the input size
+    # loss grid: half the input size, or the full size for full-resolution masks (the focus window)
+    gt = gt_full if model.low_res >= size else F.avg_pool2d(gt_full.unsqueeze(1), 2).squeeze(1)
     gt_np = gt_full.bool().cpu().numpy()
     valid = [metas[b]["input_size"] for b in objs]
     points, is_box = [], []

@@ -111,3 +111,27 @@ def test_parse_record_round_trip(task, setup):
     assert task.parse_record({}, raw.info) == {"objects": []}
     with pytest.raises(ValueError, match="simulated clicks"):
         task.parse_record({"prompts": []}, raw.info)
+
+
+def test_focus_window_trains_simulates_and_runs_every_round(task, shapes):
+    """``focus=16``: full-resolution masks through training (all rounds), the click simulation and records."""
+    from cvkit.data import load_split
+    from cvkit_promptseg.interactive import train_rounds
+
+    raw = load_split(task, f"coco:{shapes}", "val")
+    cfg = ModelConfig("sam-tiny", 64, {"dim": 32, "width": 8, "focus": 16}, task.mean, task.std)
+    torch.manual_seed(0)
+    model = task.build_model(cfg, raw.info)
+    assert model.low_res == 64
+    ds = task.dataset(raw, cfg, train=True)
+    batch = task.collate([ds[i] for i in range(len(ds))])
+    for rounds in (1, 3):
+        logs = train_rounds(model, batch.inputs, batch.targets, batch.meta, np.random.default_rng(rounds), rounds)
+        logs["loss"].backward()
+        assert torch.isfinite(logs["loss"]) and model.focus_net[-1].weight.grad.abs().sum() > 0
+        model.zero_grad()
+    model.eval()
+    evalset = task.dataset(raw, cfg, train=False)
+    with torch.no_grad():
+        preds = task.predict_step(model, task.collate([evalset[i] for i in range(len(evalset))]))
+    assert all(decode_rle(o["masks"][2]).shape == (128, 128) for p in preds for o in p["objects"])

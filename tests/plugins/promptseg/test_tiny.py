@@ -87,3 +87,59 @@ def test_prompt_maps_start_as_no_ops(stride):
             outputs.append(model(image, points, labels, previous, torch.tensor([0.0, 1.0])))
     torch.testing.assert_close(outputs[0], outputs[1])
     assert (model.maps4 is not None) and ((model.maps2 is not None) == (stride == 2))
+
+
+def test_focus_window_follows_the_latest_click_and_starts_as_a_no_op():
+    torch.manual_seed(0)
+    model = build_tiny(64, {"dim": 32, "width": 8, "focus": "16"}).eval()
+    assert model.low_res == 64  # full-resolution masks
+    image, _, _, _, _ = model.example_inputs()
+    # prompt 0: a click at (20, 30) then a correction at (50, 10); prompt 1: a box 4..20 x 40..60; prompt 2: a click
+    # near the corner (the window stays inside the image)
+    points = torch.tensor([[[20.0, 30.0], [50.0, 10.0]], [[4.0, 40.0], [20.0, 60.0]], [[2.0, 62.0], [0.0, 0.0]]])
+    labels = torch.tensor([[1.0, 0.0], [2.0, 3.0], [1.0, -1.0]])
+    with torch.no_grad():
+        start, _ = model(image, points, labels, torch.zeros(3, 1, 64, 64), torch.zeros(3))
+        net, model.focus_net = model.focus_net, None  # the same model without the window: stride-4 masks
+        base, _ = model(image, points, labels, torch.zeros(3, 1, 64, 64), torch.zeros(3))
+        model.focus_net = net
+        up = torch.nn.functional.interpolate(base, (64, 64), mode="bilinear", align_corners=False)
+        torch.testing.assert_close(start, up)  # zero at initialisation: the upsampled masks
+        torch.nn.init.constant_(model.focus_net[-1].bias, 1.0)
+        moved, _ = model(image, points, labels, torch.zeros(3, 1, 64, 64), torch.zeros(3))
+    windows = []
+    for k in range(3):
+        ys, xs = torch.nonzero((moved - start)[k, 0].abs() > 1e-4, as_tuple=True)
+        windows.append((int(xs.min()), int(xs.max()), int(ys.min()), int(ys.max())))
+    assert windows == [(42, 57, 2, 17), (4, 19, 42, 57), (0, 15, 48, 63)]
+
+
+def test_focus_window_refused_outside_the_image():
+    with pytest.raises(ValueError, match="focus"):
+        build_tiny(64, {"focus": "80"})
+
+
+def test_focus_window_exports_to_onnx():
+    import io
+    import warnings
+
+    import numpy as np
+    import onnxruntime as ort
+
+    torch.manual_seed(0)
+    model = build_tiny(64, {"dim": 32, "width": 8, "focus": "16"}).eval()
+    torch.nn.init.normal_(model.focus_net[-1].weight, std=0.1)  # a window that changes the masks
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, model.example_inputs(prompts=2, points=3), buf, input_names=list(model.input_names),
+                          output_names=list(model.output_names), dynamic_axes=model.dynamic_axes, opset_version=17,
+                          dynamo=False)
+    session = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
+    feed = model.verification_inputs()  # 3 prompts of 4 points: other shapes than the export's
+    got = session.run(None, {i.name: t.numpy() for i, t in zip(session.get_inputs(), feed, strict=True)})
+    with torch.no_grad():
+        ref = model(*feed)
+    assert got[0].shape == (3, 4, 64, 64)
+    for g, r in zip(got, ref, strict=True):
+        np.testing.assert_allclose(g, r.numpy(), atol=1e-4, rtol=1e-4)
