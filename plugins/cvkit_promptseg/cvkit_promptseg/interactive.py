@@ -25,8 +25,8 @@ POINT_SHARE = 0.5  # training's first prompt: a click with this probability, els
 CENTRE_SHARE = 0.5  # a first click at the evaluation's spot (deepest interior point) with this probability
 SINGLE_ON_CLICK = 1.0  # weight of the single output's loss on a lone first click (beside the best multimask one)
 CORRECTION_AT_SPOT = 0.5  # a training correction click at the evaluation's spot with this probability
-CORRECTION_WEIGHT = 1.0  # loss weight of each correction round (the first prompt's round weighs 1)
-IOU_WEIGHT = 1.0  # weight of the predicted IoU's MSE (it picks the answer to a lone click among the three)
+CORRECTION_WEIGHT = 2.0  # loss weight of each correction round (the first prompt's round weighs 1)
+IOU_WEIGHT = 5.0  # weight of the predicted IoU's MSE (it picks the answer to a lone click among the three)
 
 
 def to_original(logits: torch.Tensor, img_size: int, input_size: tuple[int, int], orig: tuple[int, int]

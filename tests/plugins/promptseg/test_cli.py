@@ -64,9 +64,10 @@ def test_export_with_prompts_as_inputs(trained, tmp_path):
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["image", "points", "labels", "mask_input", "has_mask"]
     _, model, _ = load_model(root / "run" / "best.pt")
+    assert model.focus == 48 and model.low_res == 64  # the task's default: the focus window, full-resolution masks
     gen = torch.Generator().manual_seed(5)
     feed = (torch.randn(1, 3, 64, 64, generator=gen), torch.rand(5, 3, 2, generator=gen) * 64,
-            torch.tensor([[1.0, 0, -1]] * 5), torch.zeros(5, 1, 16, 16), torch.zeros(5))
+            torch.tensor([[1.0, 0, -1]] * 5), torch.zeros(5, 1, model.low_res, model.low_res), torch.zeros(5))
     got = session.run(None, {i.name: t.numpy() for i, t in zip(session.get_inputs(), feed, strict=True)})
     with torch.no_grad():
         ref = model(*feed)

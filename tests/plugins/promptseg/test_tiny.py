@@ -114,9 +114,10 @@ def test_focus_window_follows_the_latest_click_and_starts_as_a_no_op():
     assert windows == [(42, 57, 2, 17), (4, 19, 42, 57), (0, 15, 48, 63)]
 
 
-def test_focus_window_refused_outside_the_image():
+def test_focus_window_sizes():
     with pytest.raises(ValueError, match="focus"):
-        build_tiny(64, {"focus": "80"})
+        build_tiny(64, {"focus": "4"})
+    assert build_tiny(32, {"dim": 32, "width": 8, "focus": "48"}).focus == 32  # the whole image at most
 
 
 def test_focus_window_exports_to_onnx():

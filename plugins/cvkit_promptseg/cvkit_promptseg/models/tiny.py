@@ -163,9 +163,9 @@ class TinySam(nn.Module):
         self.grid = img_size // 8
         if stride not in (2, 4):
             raise ValueError(f"stride (of the mask output) must be 2 or 4, got {stride}")
-        if focus and not 8 <= focus <= img_size:
-            raise ValueError(f"focus (the refinement window, px) must be 0 or 8..{img_size}, got {focus}")
-        self.focus = int(focus)
+        if focus and focus < 8:
+            raise ValueError(f"focus (the refinement window, px) must be 0 (none) or at least 8, got {focus}")
+        self.focus = min(int(focus), img_size)  # a window as large as the image at most
         # with a focus window the masks come back at the input's full resolution
         self.low_res = img_size if focus else img_size // stride
         c4 = dim // 4
