@@ -114,8 +114,8 @@ def publish_builtin(builtin: BuiltinDataset, final: Path, fmt: str, size: int | 
     return _card_spec(final)
 
 
-def _card_spec(folder: Path) -> str:
-    card = json.loads((folder / CARD_NAME).read_text(encoding="utf-8"))
+def _card_spec(folder: Path, card: dict[str, Any] | None = None) -> str:
+    card = card if card is not None else json.loads((folder / CARD_NAME).read_text(encoding="utf-8"))
     path = folder / card.get("path", ".") if card.get("path", ".") != "." else folder
     return f"{card['format']}:{path}"
 
@@ -145,17 +145,20 @@ def materialize_builtin(task: Task, name: str, seed: int = 0, size: int | None =
     builtin = builtins[name]
     tag = f"{name}-seed{seed}" + (f"-n{size}" if size else "")
     final = cache_dir() / "datasets" / task.name / tag
-    if (final / CARD_NAME).exists() and _card_version(final) == builtin.version:
-        return _card_spec(final)
+    card = _cached_card(final)
+    if card is not None and card.get("version", 1) == builtin.version:
+        return _card_spec(final, card)
     # a copy from before dataset cards (or an interrupted one, or one of another version) is replaced
     return publish_builtin(builtin, final, builtin.formats[0], size, seed, task.name, replace=final.exists())
 
 
-def _card_version(folder: Path) -> int | None:
+def _cached_card(folder: Path) -> dict[str, Any] | None:
+    """The card of a cached copy; None when there is none or it cannot be read (the copy is written again)."""
     try:
-        return int(json.loads((folder / CARD_NAME).read_text(encoding="utf-8")).get("version", 1))
-    except (OSError, ValueError, TypeError, AttributeError):
-        return None  # unreadable: written again
+        card = json.loads((folder / CARD_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return card if isinstance(card, dict) else None
 
 
 def resolve(task: Task, spec: str | None) -> tuple[str, Path]:
