@@ -63,11 +63,38 @@ def test_object_mask_from_polygons_rle_and_box():
 
 
 def test_polygons_of_a_mask_rasterise_back_to_it():
+    """Exactly, pixel for pixel: a rectangle, a disc, a triangle, a component touching another only at a corner,
+    one-pixel pieces and the image's edges; holes are filled (outer contours only)."""
+    import cv2
+
+    def back(polys: list[list[float]], h: int, w: int) -> np.ndarray:
+        return mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(polys, h, w))).astype(bool)
+
     m = np.zeros((20, 20), bool)
     m[3:9, 4:15] = True
     polys = mask_polygons(m)
-    back = mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(polys, 20, 20))).astype(bool)
-    assert len(polys) == 1 and np.array_equal(back[3:8, 4:14], m[3:8, 4:14])
+    assert polys == [[4.0, 3.0, 4.0, 9.0, 15.0, 9.0, 15.0, 3.0]]  # the rectangle's pixel-edge corners
+    assert np.array_equal(back(polys, 20, 20), m)
+    shapes = np.zeros((40, 50), np.uint8)
+    cv2.circle(shapes, (12, 12), 9, 1, -1)
+    cv2.fillPoly(shapes, [np.array([[30, 5], [48, 20], [27, 33]], np.int32)], 1)
+    shapes[36, 0] = shapes[37, 1] = shapes[39, 49] = shapes[0, 49] = 1  # diagonal neighbours, corners
+    assert len(mask_polygons(shapes)) == 5  # disc, triangle, the diagonal pair (one outline), two corners
+    assert np.array_equal(back(mask_polygons(shapes), 40, 50), shapes.astype(bool))
+    ring = np.zeros((12, 12), bool)
+    ring[2:10, 2:10] = True
+    ring[5:7, 5:7] = False
+    filled = ring.copy()
+    filled[5:7, 5:7] = True
+    assert np.array_equal(back(mask_polygons(ring), 12, 12), filled)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        noise = rng.random((17, 23)) < 0.4  # many pieces, some with holes: compared with their outer contours filled
+        cs, _ = cv2.findContours(noise.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        outer = np.zeros((17, 23), np.uint8)
+        cv2.drawContours(outer, cs, -1, 1, -1)
+        assert np.array_equal(back(mask_polygons(noise), 17, 23), outer.astype(bool))
+    assert mask_polygons(np.zeros((5, 5), bool)) == []
 
 
 def test_label_png_keeps_indices_and_voc_palette(tmp_path):

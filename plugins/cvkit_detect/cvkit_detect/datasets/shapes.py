@@ -21,6 +21,7 @@ __all__ = ["CLASSES", "IMAGE_SIZE", "ShapesDataset", "generate"]
 
 class ShapesDataset(BuiltinDataset):
     name = "shapes"
+    version = 2  # 2: COCO polygons traced along the pixels' edges (they rasterise back to the exact masks)
     formats = ("coco", "voc")
     description = "circles, squares and triangles on noisy backgrounds, 128 px; SIZE train images (default 2000)"
 

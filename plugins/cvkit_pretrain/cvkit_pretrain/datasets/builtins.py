@@ -49,6 +49,7 @@ class ShapesBuiltin(BuiltinDataset):
     """Procedural scenes of circles, squares and triangles as COCO instances (label: the largest object's class)."""
 
     name = "shapes"
+    version = 2  # 2: COCO polygons traced along the pixels' edges (they rasterise back to the exact masks)
     formats = ("coco",)
     description = "128 px scenes of 1-4 circles, squares and triangles (COCO), 2,000 train / 200 val; 64 px"
 

@@ -1,5 +1,6 @@
 """``builtin:shapes``: the core's shapes scenes (128 px, 1-4 overlapping circles, squares and triangles of
-12-48 px) written as COCO instances with polygon masks; every object is a segmentation target.
+12-48 px) written as COCO instances with polygon masks (exact: they rasterise back to the drawn pixels);
+every object is a segmentation target.
 
 SIZE training scenes (default 6,000, about 15,000 objects) and 400 validation scenes (``SIZE // 10`` for an
 explicit SIZE).
@@ -19,6 +20,7 @@ DEFAULT_SIZE = 6000
 
 class ShapesPromptDataset(BuiltinDataset):
     name = "shapes"
+    version = 2  # 2: COCO polygons traced along the pixels' edges (they rasterise back to the exact masks)
     formats = ("coco",)
     description = "circles, squares and triangles, 1-4 overlapping, 128 px, polygon masks; SIZE train scenes " \
                   f"(default {DEFAULT_SIZE})"
