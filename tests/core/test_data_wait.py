@@ -214,10 +214,20 @@ def test_decode_ahead_runs_in_order_skips_errors_and_stops_when_told():
     DecodeAhead(work, [0, 1, 2, 3, 4, 5, 6], threads=1).stop_when_done()
     assert seen == [0, 1, 2, 3, 4]
 
-    # two threads (the default): each index taken once, in the epoch's order; a full cache stops both, at most
-    # the other thread's index after the one that filled it
+    # two threads: each index taken once, in the epoch's order; a full cache stops both, at most the other
+    # thread's index after the one that filled it
     seen.clear()
-    DecodeAhead(work, [0, 1, 2, 3, 4, 5, 6, 7, 8]).stop_when_done()
+    held: list[DecodeAhead] = []
+
+    def work_then_wait(i: int) -> bool:
+        full = work(i)
+        deadline = time.monotonic() + 5
+        while i > 4 and not (held and held[0]._stop.is_set()) and time.monotonic() < deadline:
+            time.sleep(0.001)  # an index after the full cache is still being loaded when the cache says full
+        return full
+
+    held.append(DecodeAhead(work_then_wait, [0, 1, 2, 3, 4, 5, 6, 7, 8], threads=2))
+    held[0].stop_when_done()
     assert sorted(seen)[:5] == [0, 1, 2, 3, 4] and len(seen) == len(set(seen)) and len(seen) <= 6
     taken: list[int] = []
     lock = threading.Lock()
